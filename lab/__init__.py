@@ -1,0 +1,1 @@
+"""lab: the platform around the twin pipeline (policies, vault, hub, client, CLI)."""

@@ -1,0 +1,136 @@
+"""The twin's data card: what it is, how it was made, how good it is, what it is not for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synth.evaluation.results import Evaluation
+from synth.schema import DatasetSchema
+from synth.spec import GateOutcome
+
+
+def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluation,
+                gates: list[GateOutcome]) -> str:
+    """The data card in Markdown."""
+    q, p, u = evaluation.quality, evaluation.privacy, evaluation.utility
+    status = "released" if info["released"] else "NOT released (failed a release gate)"
+    lines = [
+        f"# Data card: {info['title']} — synthetic twin {info['version']}",
+        "",
+        f"**Status:** {status}  ",
+        f"**Dataset:** `{info['dataset']}` · **Owner:** {info.get('owner', 'unknown')} · **Built:** {info['built_at']}",
+        "",
+        "## What this is",
+        "",
+        f"A *synthetic twin* of the {info['title']} dataset: artificial rows with the same columns, types and "
+        "statistical shape as the real data, made by a model that learned from it. No row is a real person, "
+        "and direct identifiers (names, numbers, contact details) are either removed or replaced by fake values.",
+        "",
+        info.get("description", "").strip(),
+        "",
+        "## How it was made",
+        "",
+        f"- Synthesizer: SDV `{info['synthesizer']}`, seed {info['seed']} (sampling is reproducible from the seed).",
+        f"- Trained on {_rows(info['training_rows'])}; {info['holdout_fraction']:.0%} of real rows were held out "
+        "to test privacy and utility.",
+        f"- Twin size: {_rows(info['twin_rows'])}.",
+        "- Bounds and categories come from the data owner's policy, never from the real data.",
+        "- Privacy: **not differentially private.** The synthesizer saw real rows; the checks below are "
+        "empirical. No privacy budget was charged for this twin.",
+        "",
+        "## Columns",
+        "",
+        "| table | column | type | public range or categories | notes |",
+        "|---|---|---|---|---|",
+    ]
+    for table in schema.tables:
+        for column in table.columns:
+            lines.append(f"| {table.name} | {column.name} | {column.kind} | {_range(column)} | {_notes(column)} |")
+    lines += [
+        "",
+        "## How good it is",
+        "",
+        f"- Fidelity (SDMetrics quality, 0–1): **{_f(q.score)}** on {q.rows_compared} rows; "
+        + ", ".join(f"{k} {_f(v)}" for k, v in q.properties.items()) + ".",
+    ]
+    if q.note:
+        lines.append(f"  {q.note}")
+    lines += [
+        f"- Exact copies of training rows: {p.exact_copies} of {p.twin_rows_checked} "
+        f"({p.exact_copy_rate:.3%}).",
+        f"- Distance to closest record (SDMetrics DCR overfitting protection, 0–1, higher is safer): "
+        f"{_f(p.dcr_protection)}.",
+        f"- Real identifier values found in the twin: {p.identifier_leaks}.",
+    ]
+    if u is not None:
+        lines.append(f"- Utility: a model predicting `{u.target}` trained on the twin scores {_f(u.twin_score)} "
+                     f"{u.metric} on unseen real rows, against {_f(u.real_score)} when trained on real rows "
+                     f"({_f(u.relative)} of the real performance).")
+    lines += ["", "Release gates:", ""]
+    lines += [f"- {'✅' if g.passed else '❌'} {g.describe()}" for g in gates]
+    lines += ["", "## What it is not good for", ""]
+    lines += [f"- {item}" for item in _limits(info, evaluation)]
+    lines += [
+        "",
+        "## Files",
+        "",
+        "- `data/<table>.parquet` and `data/<table>.csv`: the twin.",
+        "- `metadata.json`: SDV metadata (load with `sdv.metadata.Metadata.load_from_json`).",
+        "- `schema.json`: the policy's public column information (bounds, categories, units).",
+        "- `report.html`: fidelity, privacy and utility in detail, with figures.",
+        "- `manifest.json`: versions, seeds, timings and file hashes.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _limits(info: dict[str, Any], evaluation: Evaluation) -> list[str]:
+    limits = [
+        "Decisions about any individual: no row is a real person.",
+        "Official statistics or final figures: check a finding on the real data through the vault's "
+        "differentially private queries before relying on it.",
+        "Rare subgroups and extreme values: a synthesizer smooths them away or invents them; small counts "
+        "in the twin mean nothing.",
+    ]
+    weak = sorted((r for r in evaluation.quality.column_shapes if r.get("Score") is not None and r["Score"] < 0.85),
+                  key=lambda r: r["Score"])
+    if weak:
+        limits.append("Distributions of " + ", ".join(f"`{r['Column']}` ({r['Score']:.2f})" for r in weak[:5])
+                      + ": the twin reproduces them poorly.")
+    pair = evaluation.quality.properties.get("Column Pair Trends")
+    if pair is not None and pair < 0.8:
+        limits.append(f"Relationships between columns (pair trend score {pair:.2f}): correlations are weakened.")
+    if info.get("multi_table"):
+        limits.append("Relationships across tables beyond parent and child counts, which the model "
+                      "approximates.")
+    return limits
+
+
+def _rows(rows: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {t} rows" for t, n in rows.items())
+
+
+def _range(column: Any) -> str:
+    if column.is_identifier:
+        return "—"
+    if column.bounds is not None:
+        return f"{column.bounds[0]} to {column.bounds[1]}" + (f" {column.unit}" if column.unit else "")
+    if column.categories:
+        shown = ", ".join(column.categories[:8])
+        return shown + (f", … ({len(column.categories)} in all)" if len(column.categories) > 8 else "")
+    return ""
+
+
+def _notes(column: Any) -> str:
+    if column.identifier == "drop":
+        return "identifier, removed"
+    if column.identifier == "fake":
+        return f"identifier, fake values ({column.fake_as})"
+    notes = [column.description] if column.description else []
+    if column.nullable:
+        notes.append("may be missing")
+    return "; ".join(notes).replace("|", "/")
+
+
+def _f(value: float | None) -> str:
+    return "not measurable" if value is None else f"{value:.3f}"
