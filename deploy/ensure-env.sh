@@ -9,13 +9,19 @@ set -euo pipefail
 
 LAB_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LAB_VENV="${LAB_VENV:-$LAB_REPO/.venv}"
-PYTHON="${LAB_PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null || PYTHON=python3
+# Debian's Python by default: every Unix account can run it (hub users' servers and
+# kernels run from this venv), unlike an interpreter under root's home.
+PYTHON="${LAB_PYTHON:-/usr/bin/python3.11}"
+[[ -x "$PYTHON" ]] || PYTHON="$(command -v python3.11 || command -v python3)"
 
-stamp_of() { sha256sum "$LAB_REPO/pyproject.toml" | cut -c1-16; }
+stamp_of() { { cat "$LAB_REPO/pyproject.toml"; echo "$PYTHON"; } | sha256sum | cut -c1-16; }
 
 if [[ ! -f "$LAB_VENV/.lab-stamp" || "$(cat "$LAB_VENV/.lab-stamp")" != "$(stamp_of)" ]]; then
     echo "lab: preparing the Python environment in $LAB_VENV (first run takes a few minutes)" >&2
+    if ! "$PYTHON" -m venv --help >/dev/null 2>&1 && [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq python3-venv python3-dev >/dev/null
+    fi
+    rm -rf "$LAB_VENV"
     "$PYTHON" -m venv "$LAB_VENV"
     "$LAB_VENV/bin/pip" install --quiet --upgrade pip 2>&1 | grep -v "is ignored" >&2 || true
     "$LAB_VENV/bin/pip" install --quiet "torch==2.13.0" 2>&1 | grep -v "is ignored" >&2 || true

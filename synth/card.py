@@ -57,7 +57,8 @@ def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluat
         lines.append(f"  {q.note}")
     lines += [
         f"- Exact copies of training rows: {p.exact_copies} of {p.twin_rows_checked} "
-        f"({p.exact_copy_rate:.3%}).",
+        f"({p.exact_copy_rate:.3%}); by chance alone, {p.chance_copy_rate:.3%} of unseen real rows equal a "
+        f"training row, so the excess is {p.excess_copy_rate:.3%}.",
         f"- Distance to closest record (SDMetrics DCR overfitting protection, 0–1, higher is safer): "
         f"{_f(p.dcr_protection)}.",
         f"- Real identifier values found in the twin: {p.identifier_leaks}.",

@@ -70,15 +70,17 @@ def _check_table(frame: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
         violations.append(Violation(name, str(column), "the column is in the data but not in the policy",
                                     "declare it in the policy (with identifier: drop if it should not be used), "
                                     "or remove it from the data"))
-    if missing or duplicates:
+    if duplicates:
         return frame, violations
     typed = {}
     for column in schema.columns:
+        if column.name in missing:
+            continue
         series, column_violations = _check_column(frame[column.name].reset_index(drop=True), column, name)
         typed[column.name] = series
         violations += column_violations
     clean = pd.DataFrame(typed)
-    if schema.primary_key is not None:
+    if schema.primary_key is not None and schema.primary_key in clean:
         violations += _key_violations(clean, schema)
     return clean, violations
 

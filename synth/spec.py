@@ -43,7 +43,9 @@ class ReleaseGates:
     """Thresholds a twin must meet to be released.
 
     A gate set to None is not checked. Scores are SDMetrics' (0 worst, 1 best) except the
-    rates, which are fractions of twin rows (0 best).
+    rates, which are fractions of twin rows (0 best). ``max_exact_copy_rate`` applies to
+    copies of training rows *beyond chance*: the twin's copy rate less the rate at which
+    unseen real rows equal a training row.
     """
 
     min_quality: float | None = 0.75

@@ -32,6 +32,10 @@ def measure_privacy(train: pd.DataFrame, holdout: pd.DataFrame, twin: pd.DataFra
     table_schema = schema.table(table)
     columns = _compared_columns(table_schema)
     copies = _exact_copies(train[columns], twin[columns])
+    # Unseen real rows that equal a training row: how often copies happen by chance alone
+    # (common profiles, few columns). Only copies beyond that count against the twin.
+    chance = _exact_copies(train[columns], holdout[columns]) / len(holdout) if len(holdout) else 0.0
+    rate = copies / len(twin) if len(twin) else 0.0
     dcr, closer, dcr_rows = _dcr(train[columns], holdout[columns], twin[columns], schema, table, seed)
     leak_columns = [c.name for c in table_schema.columns
                     if c.identifier == "fake" and c.fake_as in SINGLING_OUT_PROVIDERS]
@@ -40,8 +44,10 @@ def measure_privacy(train: pd.DataFrame, holdout: pd.DataFrame, twin: pd.DataFra
     dropped = [c.name for c in table_schema.columns if c.identifier == "drop"]
     leaks += sum(len(twin) for c in dropped if c in twin.columns)  # a dropped column must not be there at all
     return PrivacyResult(
-        exact_copy_rate=copies / len(twin) if len(twin) else 0.0,
+        exact_copy_rate=rate,
         exact_copies=copies,
+        chance_copy_rate=chance,
+        excess_copy_rate=max(0.0, rate - chance),
         twin_rows_checked=len(twin),
         dcr_protection=dcr,
         dcr_closer_to_training=closer,

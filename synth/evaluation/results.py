@@ -28,6 +28,8 @@ class PrivacyResult:
 
     exact_copy_rate: float
     exact_copies: int
+    chance_copy_rate: float
+    excess_copy_rate: float
     twin_rows_checked: int
     dcr_protection: float | None
     dcr_closer_to_training: float | None
@@ -63,7 +65,7 @@ class Evaluation:
         """The figures the release gates compare (see synth.spec.check_gates)."""
         return {
             "quality": self.quality.score,
-            "exact_copy_rate": self.privacy.exact_copy_rate,
+            "exact_copy_rate": self.privacy.excess_copy_rate,
             "dcr_protection": self.privacy.dcr_protection,
             "identifier_leaks": float(self.privacy.identifier_leaks),
             "utility": self.utility.relative if self.utility else None,

@@ -1,0 +1,1 @@
+"""Subcommands of the ``lab`` CLI; each module has ``register(subparsers)``."""

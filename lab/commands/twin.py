@@ -1,0 +1,121 @@
+"""``lab twin``: build, list, read and verify synthetic twins."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lab.commands.output import fail, table
+from lab.errors import DatasetNotFound, LabError
+from lab.settings import load_settings
+from synth.errors import ReleaseRefused, SynthError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    twin = commands.add_parser("twin", help="build, list and read synthetic twins",
+                               description="Synthetic twins: versioned bundles of twin data, report and card.")
+    actions = twin.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    build = actions.add_parser(
+        "build", help="build, evaluate and (if it passes its gates) release twins",
+        description="Fit the policy's synthesizer on the real data, sample a twin, evaluate it, and release "
+                    "it as the next version if it passes every release gate. A twin that fails a gate is "
+                    "kept in the vault's staging area for review and the command exits with 3.")
+    build.add_argument("datasets", nargs="*", metavar="DATASET", help="datasets to build (see `lab policy validate`)")
+    build.add_argument("--all", action="store_true", help="build every dataset that has a policy")
+    build.add_argument("--rows", type=int, metavar="N", help="twin rows of the main table (default: the policy's)")
+    build.add_argument("--no-progress", action="store_true", help="no progress bars")
+    build.set_defaults(handler=run_build)
+
+    listing = actions.add_parser("list", help="list released twins")
+    listing.add_argument("dataset", nargs="?", help="only this dataset")
+    listing.add_argument("--all-versions", action="store_true", help="show every version, not just the latest")
+    listing.set_defaults(handler=run_list)
+
+    card = actions.add_parser("card", help="print a twin's data card (Markdown)")
+    card.add_argument("dataset")
+    card.add_argument("--version", help="a version such as v0002 (default: the latest)")
+    card.set_defaults(handler=run_card)
+
+    verify = actions.add_parser("verify", help="check a released twin's files against its manifest hashes")
+    verify.add_argument("dataset")
+    verify.add_argument("--version", help="a version such as v0002 (default: the latest)")
+    verify.set_defaults(handler=run_verify)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from lab.policies import load_policies
+    from lab.twins import build_dataset_twin
+
+    settings = load_settings()
+    try:
+        policies = load_policies(settings.policies_dir)
+        names = sorted(policies) if args.all else list(args.datasets)
+        if not names:
+            print("error: name at least one dataset, or use --all. Datasets: " + ", ".join(sorted(policies)),
+                  file=sys.stderr)
+            return 2
+        for name in names:
+            if name not in policies:
+                raise DatasetNotFound(f"no policy declares a dataset named '{name}'. "
+                                      f"Fix: use one of {', '.join(sorted(policies))}.")
+    except LabError as error:
+        return fail(error)
+    status = 0
+    for name in names:
+        try:
+            build = build_dataset_twin(policies[name], settings, progress=not args.no_progress, rows=args.rows)
+        except ReleaseRefused as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            status = max(status, 3)
+            continue
+        except (LabError, SynthError) as error:
+            status = max(status, fail(error))
+            continue
+        quality = build.evaluation.quality.score
+        print(f"released {name} {build.version} (quality {quality:.3f}) at {build.path}")
+        for outcome in build.gates:
+            print(f"  pass  {outcome.describe()}")
+    return status
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from lab.twins import list_twins
+
+    twins = [t for t in list_twins(load_settings().twins_dir, args.dataset) if args.all_versions or t.is_latest]
+    if not twins:
+        print("No released twins yet. Build one with `lab twin build DATASET` (or `lab demo`).")
+        return 0
+    rows = [[t.dataset, t.version, t.title, t.synthesizer, f"{t.quality:.3f}" if t.quality is not None else "-",
+             ", ".join(f"{n} {c:,}" for n, c in t.rows.items()), t.built_at] for t in twins]
+    print(table(rows, ["dataset", "version", "title", "synthesizer", "quality", "rows", "built"]))
+    return 0
+
+
+def run_card(args: argparse.Namespace) -> int:
+    from lab.twins import read_card
+
+    try:
+        print(read_card(load_settings().twins_dir, args.dataset, args.version))
+    except LabError as error:
+        return fail(error)
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from lab.twins import twin_path
+    from synth.bundle import verify_bundle
+
+    try:
+        path = twin_path(load_settings().twins_dir, args.dataset, args.version)
+        problems = verify_bundle(path)
+    except LabError as error:
+        return fail(error)
+    except SynthError as error:
+        return fail(error)
+    if problems:
+        for problem in problems:
+            print(f"error: {path}: {problem}", file=sys.stderr)
+        return 1
+    print(f"ok  {path}: every file matches the manifest")
+    return 0

@@ -1,0 +1,105 @@
+"""Build, list and read the twins of the datasets that policies declare (admin side).
+
+Building reads real data, so it runs in the vault's account (an admin command or the vault
+service). Reading released twins touches only public bundles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab.errors import TwinNotFound
+from lab.policies import Policy, dataset_schema, release_gates, synthesis_spec
+from lab.settings import LabSettings
+from synth import bundle as bundles
+from synth.loading import load_tables
+from synth.pipeline import DatasetInfo, TwinBuild, build_twin
+
+
+def build_dataset_twin(policy: Policy, settings: LabSettings, *, progress: bool = True,
+                       rows: int | None = None) -> TwinBuild:
+    """Build the twin of one dataset from its policy and its real data in the vault.
+
+    Args:
+        rows: override the policy's twin size (rows of the main table).
+
+    Raises:
+        DataLoadError, DataValidationError, SynthesisError, BundleError, ReleaseRefused.
+    """
+    sources = {name: (settings.data_dir / table.path, table.format) for name, table in policy.tables.items()}
+    tables = load_tables(sources)
+    spec = synthesis_spec(policy)
+    if rows is not None:
+        from dataclasses import replace
+
+        spec = replace(spec, rows=rows)
+    info = DatasetInfo(title=policy.title, owner=policy.owner, description=policy.description,
+                       people_table=policy.main_table)
+    return build_twin(tables, dataset_schema(policy), spec, release_gates(policy),
+                      release_root=settings.twins_dir / policy.dataset,
+                      staging_root=settings.staging_dir / policy.dataset, info=info, progress=progress)
+
+
+@dataclass(frozen=True)
+class TwinSummary:
+    """A released twin, as listed in the catalog."""
+
+    dataset: str
+    version: str
+    path: Path
+    title: str
+    built_at: str
+    synthesizer: str
+    quality: float | None
+    rows: dict[str, int]
+    is_latest: bool
+
+
+def list_twins(twins_dir: Path, dataset: str | None = None) -> list[TwinSummary]:
+    """Released twins (all versions), newest last; incomplete bundles are never listed."""
+    summaries = []
+    roots = [twins_dir / dataset] if dataset else sorted(p for p in twins_dir.iterdir() if p.is_dir()) \
+        if twins_dir.is_dir() else []
+    for root in roots:
+        versions = bundles.released_versions(root)
+        for version in versions:
+            manifest = bundles.read_manifest(root / version)
+            summaries.append(TwinSummary(
+                dataset=manifest["dataset"], version=version, path=root / version, title=manifest["title"],
+                built_at=manifest["built_at"], synthesizer=manifest["synthesizer"],
+                quality=_quality(root / version), rows=manifest["twin_rows"], is_latest=version == versions[-1],
+            ))
+    return summaries
+
+
+def twin_path(twins_dir: Path, dataset: str, version: str | None = None) -> Path:
+    """The bundle directory of a released twin (the latest unless a version is given).
+
+    Raises:
+        TwinNotFound: no such released twin.
+    """
+    versions = bundles.released_versions(twins_dir / dataset)
+    if not versions:
+        raise TwinNotFound(f"no released twin of '{dataset}'. Fix: build one with `lab twin build {dataset}`, "
+                           "or see `lab twin list`.")
+    chosen = version or versions[-1]
+    if chosen not in versions:
+        raise TwinNotFound(f"'{dataset}' has no released version '{chosen}'. Released: {', '.join(versions)}.")
+    return twins_dir / dataset / chosen
+
+
+def read_card(twins_dir: Path, dataset: str, version: str | None = None) -> str:
+    """The data card (Markdown) of a released twin."""
+    return (twin_path(twins_dir, dataset, version) / "card.md").read_text(encoding="utf-8")
+
+
+def _quality(bundle: Path) -> float | None:
+    import json
+
+    try:
+        evaluation: dict[str, Any] = json.loads((bundle / "evaluation.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return evaluation.get("quality", {}).get("score")
