@@ -23,7 +23,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "ctgan": {"enforce_min_max_values": False},
     "tvae": {"enforce_min_max_values": False},
     "copula_gan": {"enforce_min_max_values": False},
-    "hma": {},
+    "hma": {"verbose": False},  # the pipeline shows its own progress
 }
 
 

@@ -84,6 +84,17 @@ def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """NumPy dtypes for SDMetrics: nullable integers as floats, nullable booleans as objects."""
+    out = frame.copy()
+    for name, series in out.items():
+        if isinstance(series.dtype, pd.Int64Dtype):
+            out[name] = series.astype("float64")
+        elif isinstance(series.dtype, pd.BooleanDtype):
+            out[name] = series.astype(object).where(series.notna(), None)
+    return out
+
+
 def _dcr(train: pd.DataFrame, holdout: pd.DataFrame, twin: pd.DataFrame, schema: DatasetSchema, table: str,
          seed: int) -> tuple[float | None, float | None, int]:
     rows = min(DCR_MAX_ROWS, len(train), len(holdout), len(twin))
@@ -92,9 +103,9 @@ def _dcr(train: pd.DataFrame, holdout: pd.DataFrame, twin: pd.DataFrame, schema:
     table_metadata = metadata_dict(schema)["tables"][table]
     columns = {name: spec for name, spec in table_metadata["columns"].items() if name in train.columns}
     result = DCROverfittingProtection.compute_breakdown(
-        real_training_data=train.sample(n=rows, random_state=seed),
-        synthetic_data=twin.sample(n=rows, random_state=seed + 1),
-        real_validation_data=holdout.sample(n=rows, random_state=seed + 2),
+        real_training_data=_plain(train.sample(n=rows, random_state=seed)),
+        synthetic_data=_plain(twin.sample(n=rows, random_state=seed + 1)),
+        real_validation_data=_plain(holdout.sample(n=rows, random_state=seed + 2)),
         metadata={"columns": columns},
         table_name=None,
     )
