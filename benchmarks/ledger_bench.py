@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import threading
@@ -168,8 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     counts = [int(c) for c in args.clients.split(",")]
     print(f"ledger benchmark: {args.mode} clients, {args.seconds:g} s per run, charges of {CHARGE} epsilon",
           file=sys.stderr)
+    before = ", ".join(f"{v:.2f}" for v in os.getloadavg())  # other work on the machine, before our clients
     rows = run(backends, counts, args.seconds, args.race_charges, args.mode,
                lambda row: print(f"  done: {row['backend']} x {row['clients']}", file=sys.stderr))
+    after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"ledger reservations on {os.cpu_count()} cores ({args.mode} clients, {args.seconds:g} s per run; "
+          f"load average over 1, 5, 15 min: {before} before, {after} after, the clients included)")
     print(format_table(rows))
     failed = [f"{r['backend']} x {r['clients']}: {p}" for r in rows for p in r["problems"]]
     failed += [f"{r['backend']} x {r['clients']}: overspend {r['overspend']}" for r in rows

@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source deploy/ensure-env.sh
-if [[ -x deploy/ensure-postgres.sh ]]; then bash deploy/ensure-postgres.sh; fi
+bash deploy/ensure-postgres.sh
+if [[ -x deploy/ensure-proxy.sh ]]; then bash deploy/ensure-proxy.sh; fi
+bash deploy/ensure-browser.sh
 exec python -m pytest "$@"

@@ -37,8 +37,11 @@ def run_demo_data(args: argparse.Namespace) -> int:
     from lab.demo import write_demo_datasets
 
     settings = load_settings()
-    written = write_demo_datasets(settings.data_dir, rows=args.rows, seed=args.seed, datasets=args.dataset,
-                                  progress=not args.no_progress)
+    try:
+        written = write_demo_datasets(settings.data_dir, rows=args.rows, seed=args.seed, datasets=args.dataset,
+                                      progress=not args.no_progress)
+    except LabError as error:
+        return fail(error)
     for dataset, paths in written.items():
         for path in paths:
             print(f"{dataset}: {path}")

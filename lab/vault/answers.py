@@ -119,7 +119,8 @@ def read_release(query: ValidatedQuery, plan: DPPlan, released: pl.DataFrame, su
         if statistic in ("count", "histogram"):
             value = int(out[COUNT])
             half = accuracy[COUNT]
-            rows.append(Estimate(key, value, max(0.0, value - half), value + half))
+            # Cut at zero: a count is never negative (both ends, or a very negative draw gives upper < lower).
+            rows.append(Estimate(key, value, max(0.0, value - half), max(0.0, value + half)))
         elif statistic == "sum":
             value = out[SUM] / plan.sum_scale
             half = accuracy[SUM] / plan.sum_scale

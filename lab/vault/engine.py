@@ -104,6 +104,7 @@ class QueryEngine:
 
     def __init__(self, policies: Mapping[str, Policy], data_dir: Path | str) -> None:
         dp.enable_features("contrib")
+        _register_polars_dispatch()
         self.policies = dict(policies)
         self.data_dir = Path(data_dir)
         self._tables: dict[tuple[str, str], _Table] = {}
@@ -271,6 +272,19 @@ class QueryEngine:
             raise AssertionError("priced above the requested epsilon")
         return _Priced(plan=plan, measurement=measurement, loss=loss, price=price, summary=summary,
                        summary_half=half, stamp=table.stamp)
+
+
+def _register_polars_dispatch() -> None:
+    """Build one frame from a list of Series, so that Polars registers that case now.
+
+    Polars 1.36 registers a ``singledispatch`` case for ``pl.DataFrame([series, ...])`` the
+    first time a process builds one, and OpenDP builds every summary and release that way.
+    Registering while another thread dispatches raises ``RuntimeError: dictionary changed
+    size during iteration``: two queries priced at once right after the service started
+    failed with a 500 (and a release failing so would keep its charge). Doing it here, before
+    any thread of the service runs a query, removes the race.
+    """
+    pl.DataFrame([pl.Series("warm_up", [0])])
 
 
 def _dtype_problem(dtype: pl.DataType | None, column: ColumnPolicy) -> str | None:

@@ -54,8 +54,13 @@ NUMERIC = ("integer", "float")
 
 #: Keys that name a plan or code rather than a declarative query.
 PLAN_KEYS = frozenset({"plan", "polars_plan", "serialized_plan", "lazyframe", "lazy_frame", "logical_plan",
-                       "pickle", "code", "expr", "expression", "measurement"})
-_PICKLE_PREFIXES = ("gASV", "gAN", "gAJ", "gAR")  # base64 of pickle protocol headers
+                       "pickle", "code", "expr", "expression", "measurement",
+                       # nodes of a Polars plan in its (deprecated) JSON format
+                       "dataframescan", "pythonscan", "anonymousfunction", "mapfunction"})
+#: How a plan or pickle starts when sent as a string: base64 of pickle protocols 2-5
+#: (cloudpickle, which Polars uses for Python UDFs, writes protocol 5), and Polars' binary
+#: plan format ("DSL_VERSION...") raw or in base64.
+_PICKLE_PREFIXES = ("gAJ", "gAN", "gAR", "gASV", "gAW", "DSL_VERSION", "RFNMX1ZFUlNJT04")
 
 
 class _Strict(BaseModel):
@@ -293,7 +298,8 @@ class _Validator:
             self.add(qe.UnknownColumn, field, f"'{name}' is not a column of table '{self._table_name()}'", fix)
             return None
         if not _queryable(column):
-            what = "a key" if column.type == "id" else "free text" if column.type == "text" else "a direct identifier"
+            what = "a direct identifier" if column.identifier is not None else \
+                "a key" if column.type == "id" else "free text"
             self.add(qe.ColumnNotQueryable, field, f"column '{name}' is {what} and cannot be used in queries",
                      f"use one of: {', '.join(usable)}")
             return None

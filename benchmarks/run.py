@@ -1,0 +1,47 @@
+"""Run the lab's benchmarks and print their tables.
+
+    python benchmarks/run.py twins                 # twin pipeline vs bare SDV (10k, 100k, 1M rows)
+    python benchmarks/run.py ledger                # ledger reservations/s, SQLite and PostgreSQL
+    python benchmarks/run.py queries               # DP query latency: bare OpenDP, engine, service
+    python benchmarks/run.py all
+    python benchmarks/run.py twins -- --rows 10000 # arguments after -- go to the benchmark
+
+Each benchmark is also a script of its own (`benchmarks/<name>_bench.py --help`). They
+measure the bare libraries in the same run, so the ratios hold on any machine; absolute
+figures depend on it (docs/benchmarks.md records ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = {
+    "twins": "twin_bench.py",
+    "ledger": "ledger_bench.py",
+    "queries": "query_bench.py",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        extra = argv[argv.index("--") + 1:]
+        argv = argv[:argv.index("--")]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("benchmark", choices=[*BENCHMARKS, "all"], help="which benchmark to run")
+    args = parser.parse_args(argv)
+    names = list(BENCHMARKS) if args.benchmark == "all" else [args.benchmark]
+    status = 0
+    for name in names:
+        print(f"\n== {name} ==", flush=True)
+        status |= subprocess.call([sys.executable, str(HERE / BENCHMARKS[name]), *extra])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""JupyterHub configuration of the lab's embedded hub: one machine, SQLite, one Unix account per user.
+
+Start it with `bash deploy/demo.sh` (which prepares everything first), or by hand, as root:
+
+    .venv/bin/jupyterhub -f jupyterhub_config.py
+
+Values come from the lab's settings (lab.settings: LAB_ROOT...) and the hub's (lab.hub.settings:
+the [hub] section of /etc/lab/lab.toml, LAB_HUB_* variables); people and groups from
+policies/hub/people.yaml; dataset access from policies/*.yaml. docs/hub.md explains every
+choice. Everything else is a standard JupyterHub option.
+"""
+
+import sys
+from pathlib import Path
+
+from lab.hub.authenticator import PasswordFileAuthenticator
+from lab.hub.host import COOKIE_SECRET, PROXY_TOKEN, prepare_host
+from lab.hub.people import ADMINS_GROUP, load_people
+from lab.hub.provision import Provisioner
+from lab.hub.settings import load_hub_settings
+from lab.hub.spawner import LabSpawner
+from lab.policies import load_policies
+
+c = get_config()  # noqa: F821 - defined by JupyterHub when it loads this file
+
+hub = load_hub_settings()
+people = load_people(hub.people_file)  # invalid: the hub does not start, and every problem is listed
+policies = load_policies(hub.lab.policies_dir)
+teams = [name for name, group in people.groups.items() if group.kind == "team"]
+prepare_host(hub, policies, teams)  # directories, owners and modes; the vault's account; secrets
+python = sys.executable  # the lab's venv: users' servers, kernels and the services all run from it
+if not hub.isolation:
+    print("\n" + "!" * 78 + "\n!! DEMO MODE WITHOUT ISOLATION: every user's server runs as this account; users\n"
+          "!! can read each other's files, the raw data and the ledger. Never use it with real data.\n"
+          + "!" * 78 + "\n", file=sys.stderr, flush=True)
+
+# --- Network: the public proxy on loopback (put a TLS reverse proxy in front to go further);
+#     the hub's API, the proxy's API and the services on loopback only.
+c.JupyterHub.ip = hub.ip
+c.JupyterHub.port = hub.port
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = hub.internal_port
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub.proxy_api_port}"
+c.ConfigurableHTTPProxy.auth_token = (hub.state_dir / PROXY_TOKEN).read_text().strip()  # 0600 file
+c.ConfigurableHTTPProxy.pid_file = str(hub.state_dir / "proxy.pid")
+
+# --- State: SQLite and the cookie secret in the hub's state directory (root only, 0700).
+c.JupyterHub.db_url = f"sqlite:///{hub.state_dir / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(hub.state_dir / COOKIE_SECRET)  # 0600, made by prepare_host
+c.JupyterHub.pid_file = str(hub.state_dir / "jupyterhub.pid")  # deploy/stop.sh reads it
+c.JupyterHub.cleanup_servers = True  # stopping the hub stops every user's server
+
+# --- Who may log in: the people file, each person with their own password (`lab hub password NAME`).
+#     A shared password would let anyone log in as anyone, and so spend anyone's privacy budget.
+c.JupyterHub.authenticator_class = PasswordFileAuthenticator
+c.PasswordFileAuthenticator.password_file = str(hub.state_dir / "passwords.json")
+c.Authenticator.allowed_users = set(people.names)
+c.Authenticator.allow_existing_users = False  # removed from people.yaml = no longer allowed
+# No JupyterHub admins: JupyterHub's built-in admin role cannot be narrowed, and it may open
+# anyone's server, mint tokens for anyone and share servers, each of which spends another
+# person's budget. Lab admins get the `lab-admin` role below instead.
+c.Authenticator.admin_users = set()
+
+# --- Groups and roles. Groups are the people file's (plus `admins`); the spawn hook re-applies a
+#     person's groups at each spawn, since load_groups only ever adds members.
+c.JupyterHub.load_groups = people.load_groups()
+c.JupyterHub.load_roles = [
+    {
+        # Every user, and so their server's token, may call the vault (it charges them, and only them).
+        # No `shares` scope: JupyterHub 5+ server sharing would let a guest run code with the owner's
+        # token and so spend the owner's privacy budget. Users keep `self`'s `users:shares!user`,
+        # which only lists or revokes what others shared with them (nobody can share).
+        "name": "user",
+        "scopes": ["self", "access:services!service=vault"],
+    },
+    {
+        # Lab admins: the admin page, everyone's servers started and stopped; not `access:servers`
+        # (enter a server), `tokens` (act as someone) or `shares`. The vault gives them every budget
+        # and the ledger (--admin-group below).
+        "name": "lab-admin",
+        "description": "Lab administrators: see users and groups, start and stop servers",
+        "scopes": ["admin-ui", "list:users", "read:users", "list:groups", "read:groups", "servers",
+                   "read:hub", "list:services", "read:services"],
+        "groups": [ADMINS_GROUP],
+    },
+    {
+        "name": "idle-culler",
+        "description": "Stop servers idle for longer than the timeout",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    },
+]
+
+# --- Users' servers: one Unix account each (jupyter-<name>), created at first spawn; JupyterLab.
+c.JupyterHub.spawner_class = LabSpawner
+c.LabSpawner.isolation = hub.isolation
+c.LabSpawner.account_template = hub.account_template
+c.LabSpawner.homes_dir = str(hub.homes_dir)
+c.Spawner.cmd = [str(Path(python).parent / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 60
+c.Spawner.pre_spawn_hook = Provisioner(hub, people, policies)  # twins, courses, team folder, starter
+# The server's token (JUPYTERHUB_API_TOKEN, which kernels inherit) may call the vault: the
+# default `server` role's scopes plus the vault's access scope.
+c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services!service=vault"]
+c.Spawner.environment = {"LAB_VAULT_URL": f"http://127.0.0.1:{hub.vault_port}/services/vault/"}
+
+# --- Services: the vault (DP queries, budgets) under its own account, and the idle culler.
+lab = hub.lab
+c.JupyterHub.services = [
+    {
+        "name": "vault",
+        "url": f"http://127.0.0.1:{hub.vault_port}",
+        "command": [python, "-m", "lab.vault.service", "--admin-group", ADMINS_GROUP],
+        # Its own Unix account, the only one that can read the raw data and the ledger. It needs
+        # no scopes of its own: HubOAuth identifies a caller with the caller's own token.
+        **({"user": hub.vault_account} if hub.isolation else {}),
+        "cwd": str(lab.vault_dir),
+        "environment": {"LAB_ROOT": str(lab.root), "LAB_POLICIES_DIR": str(lab.policies_dir),
+                        "LAB_VAULT_DIR": str(lab.vault_dir), "LAB_TWINS_DIR": str(lab.twins_dir),
+                        "LAB_LEDGER_URL": lab.ledger_url},
+        "oauth_no_confirm": True,  # the lab's own service: no consent page when a browser opens it
+    },
+    {
+        "name": "idle-culler",
+        "command": [python, "-m", "jupyterhub_idle_culler", f"--timeout={hub.idle_timeout}",
+                    f"--cull-every={hub.cull_every}"],
+    },
+]

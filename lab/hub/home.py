@@ -1,0 +1,113 @@
+"""Lay out a user's home for their next server: twins, team folders, course material, starter.
+
+Runs **as the user** (the spawn hook starts ``python -m lab.hub.home`` under their account,
+plan on stdin), never as root: a home belongs to its user, who could otherwise plant a
+symlink that makes a root process write elsewhere. Only the standard library is imported,
+so it starts fast.
+
+What it makes, idempotently (what the plan no longer lists is removed, so a policy change
+shows at the next spawn)::
+
+    ~/twins/<dataset>   -> <twins>/<dataset>   link; the files are the vault's, read-only
+    ~/teams/<team>      -> <teams>/<team>      link to the team's shared folder
+    ~/academy/<cohort>/                        read-only copy of the cohort's course folder
+    ~/getting-started.ipynb                    copied once; yours to edit
+
+Plan (JSON on stdin)::
+
+    {"twins": {"welfare": "/srv/lab/twins/welfare"}, "teams": {"team-red": "/srv/lab/teams/team-red"},
+     "courses": {"cohort-2026-spring": "/opt/lab/notebooks/academy/cohort-2026-spring"},
+     "starter": "/opt/lab/notebooks/getting-started.ipynb"}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Marks a course folder this module copied (and may therefore replace).
+COURSE_MARKER = ".lab-course"
+
+
+def apply_plan(home: Path, plan: dict[str, Any]) -> dict[str, list[str]]:
+    """Make ``home`` match ``plan``; returns what was done, for the hub's log."""
+    done: dict[str, list[str]] = {"linked": [], "unlinked": [], "copied": [], "removed": [], "skipped": []}
+    _sync_links(home / "twins", plan.get("twins", {}), done)
+    _sync_links(home / "teams", plan.get("teams", {}), done)
+    _sync_courses(home / "academy", plan.get("courses", {}), done)
+    starter = plan.get("starter")
+    if starter and Path(starter).is_file() and not (home / Path(starter).name).exists():
+        shutil.copyfile(starter, home / Path(starter).name)
+        done["copied"].append(Path(starter).name)
+    return done
+
+
+def _sync_links(folder: Path, wanted: dict[str, str], done: dict[str, list[str]]) -> None:
+    if not wanted and not folder.is_dir():
+        return
+    folder.mkdir(exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.is_symlink() and os.readlink(entry) != wanted.get(entry.name):
+            entry.unlink()
+            done["unlinked"].append(f"{folder.name}/{entry.name}")
+    for name, target in sorted(wanted.items()):
+        link = folder / name
+        if link.is_symlink():
+            continue
+        if link.exists():  # the user's own file or folder: never replaced
+            done["skipped"].append(f"{folder.name}/{name}")
+            continue
+        link.symlink_to(target, target_is_directory=True)
+        done["linked"].append(f"{folder.name}/{name}")
+
+
+def _sync_courses(folder: Path, wanted: dict[str, str], done: dict[str, list[str]]) -> None:
+    if not wanted and not folder.is_dir():
+        return
+    folder.mkdir(exist_ok=True)
+    for entry in folder.iterdir():
+        if (entry / COURSE_MARKER).is_file():
+            _remove_read_only(entry)
+            if entry.name not in wanted:
+                done["removed"].append(f"academy/{entry.name}")
+    for name, source in sorted(wanted.items()):
+        target = folder / name
+        if target.exists() or target.is_symlink():
+            done["skipped"].append(f"academy/{name}")
+            continue
+        shutil.copytree(source, target, symlinks=False)
+        (target / COURSE_MARKER).write_text("Copied by the hub at each server start; your changes here are lost.\n")
+        _make_read_only(target)
+        done["copied"].append(f"academy/{name}")
+
+
+def _make_read_only(root: Path) -> None:
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            os.chmod(os.path.join(directory, name), 0o444)
+        os.chmod(directory, 0o555)
+
+
+def _remove_read_only(root: Path) -> None:
+    os.chmod(root, stat.S_IRWXU)
+    for directory, subdirectories, _ in os.walk(root):
+        for name in subdirectories:
+            os.chmod(os.path.join(directory, name), stat.S_IRWXU)
+    shutil.rmtree(root)
+
+
+def main() -> int:
+    """Read the plan on stdin, apply it to $HOME, print what was done (JSON)."""
+    plan = json.load(sys.stdin)
+    home = Path(os.environ["HOME"])
+    print(json.dumps(apply_plan(home, plan)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

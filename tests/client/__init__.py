@@ -1,0 +1,1 @@
+"""Tests of the notebook client (lab.client): pure unit tests and round trips against the real vault service."""
