@@ -243,6 +243,9 @@ METHODS: dict[str, Callable[[Dataset, str, int], list[float]]] = {
     "engine (validate+price+release)": engine_end_to_end,
 }
 SERVICE = "service (HTTP+ledger+engine)"
+#: The latency targets are set for tables of this size; on smaller ones the service's fixed
+#: cost (HTTP, the durable ledger write) dominates and the ratios mean little.
+TARGET_ROWS = 1_000_000
 
 
 def run_all(rows: int, repeats: int, service: bool) -> list[Row]:
@@ -271,7 +274,8 @@ def print_table(results: list[Row], rows: int, repeats: int) -> list[str]:
     """Print the table and the targets; returns the targets missed."""
     reference = SERVICE if any(r.method == SERVICE for r in results) else "engine (validate+price+release)"
     print(f"DP query latency on {rows:,} rows (Parquet), milliseconds, {repeats} timed runs each; after: {machine()}")
-    print(f"{'query':<15} {'method':<31} {'p50':>8} {'p95':>8} {'service/this p50' if reference == SERVICE else 'engine/this p50':>17}")
+    ratio_header = "service/this p50" if reference == SERVICE else "engine/this p50"
+    print(f"{'query':<15} {'method':<31} {'p50':>8} {'p95':>8} {ratio_header:>17}")
     for row in results:
         ref = next(r for r in results if r.query == row.query and r.method == reference)
         ratio = ref.p50_ms / row.p50_ms if row.p50_ms else float("nan")
@@ -279,7 +283,8 @@ def print_table(results: list[Row], rows: int, repeats: int) -> list[str]:
     missed: list[str] = []
     if reference != SERVICE:
         return missed
-    print("targets:")
+    judged = rows >= TARGET_ROWS
+    print("targets:" if judged else f"targets (only judged at {TARGET_ROWS:,} rows or more; shown for information):")
     for name in QUERIES:
         service = next(r for r in results if r.query == name and r.method == SERVICE)
         for bare in ("bare OpenDP (Context API)", "bare OpenDP (floor)"):
@@ -295,7 +300,7 @@ def print_table(results: list[Row], rows: int, repeats: int) -> list[str]:
           f"{'met' if ok else 'MISSED'}")
     if not ok:
         missed.append(f"group-by mean: service p50 {grouped.p50_ms:.1f} ms >= 300 ms")
-    return missed
+    return missed if judged else []
 
 
 def _p95(latencies: list[float]) -> float:

@@ -2,7 +2,7 @@
 # Make sure the project's Python environment exists and matches pyproject.toml.
 #
 # Idempotent: the venv (.venv, beside this repository's pyproject.toml) is rebuilt
-# only when pyproject.toml changes. torch is installed first, as the CPU build,
+# only when pyproject.toml changes (pip then installs what is missing). torch is installed first, as the CPU build,
 # so that SDV's dependency on it never resolves to a multi-GB CUDA build.
 # Source it (". deploy/ensure-env.sh") or run it; it prints where the venv is.
 set -euo pipefail
@@ -21,8 +21,9 @@ if [[ ! -f "$LAB_VENV/.lab-stamp" || "$(cat "$LAB_VENV/.lab-stamp")" != "$(stamp
     if ! "$PYTHON" -m venv --help >/dev/null 2>&1 && [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
         apt-get update -qq && apt-get install -y -qq python3-venv python3-dev >/dev/null
     fi
-    rm -rf "$LAB_VENV"
-    "$PYTHON" -m venv "$LAB_VENV"
+    # Keep an existing venv and let pip add what changed: deleting it under running
+    # servers and kernels would break them.
+    [[ -x "$LAB_VENV/bin/python" ]] || "$PYTHON" -m venv "$LAB_VENV"
     "$LAB_VENV/bin/pip" install --quiet --upgrade pip 2>&1 | grep -v "is ignored" >&2 || true
     "$LAB_VENV/bin/pip" install --quiet "torch==2.13.0" 2>&1 | grep -v "is ignored" >&2 || true
     "$LAB_VENV/bin/pip" install --quiet -e "$LAB_REPO[test]" 2>&1 | grep -v "is ignored" >&2 || true

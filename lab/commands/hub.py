@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 from lab.commands.output import fail, table
 from lab.errors import LabError
@@ -37,6 +38,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     password.set_defaults(handler=run_password)
     demo = actions.add_parser("demo-accounts", help="give the people file's demo accounts passwords; print them")
     demo.set_defaults(handler=run_demo_accounts)
+    status = actions.add_parser("status", help="say whether the hub is running, and where (exit 0: running, 3: not)")
+    status.set_defaults(handler=run_status)
     stop = actions.add_parser("stop", help="stop the running hub (its servers, services and proxy stop too)")
     stop.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default: 60)")
     stop.set_defaults(handler=run_stop)
@@ -132,6 +135,23 @@ def run_demo_accounts(args: argparse.Namespace) -> int:
         return fail(error)
     rows = [[a.name, a.password or "(changed by an admin)", ",".join(a.groups) or "-"] for a in accounts]
     print(table(rows, ["user", "password", "groups"]))
+    print(f"\nOpen http://{hub.ip}:{hub.port}/ and log in as one of them. The passwords are kept (root only) in "
+          f"{hub.state_dir / 'demo-credentials.json'}.")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from lab.hub.settings import load_hub_settings
+
+    try:
+        hub = load_hub_settings()
+    except LabError as error:
+        return fail(error)
+    pid = _hub_pid(hub.state_dir / "jupyterhub.pid")
+    if pid is None:
+        print("The hub is not running.")
+        return 3
+    print(f"The hub is running (pid {pid}) at http://{hub.ip}:{hub.port}/")
     return 0
 
 
@@ -143,13 +163,14 @@ def run_stop(args: argparse.Namespace) -> int:
     except LabError as error:
         return fail(error)
     pid_file = hub.state_dir / "jupyterhub.pid"
+    pid = _hub_pid(pid_file)
+    if pid is None:
+        print(f"The hub is not running (no live hub process in {pid_file}).")
+        return 0
     try:
-        pid = int(pid_file.read_text().strip())
-        if b"jupyterhub" not in open(f"/proc/{pid}/cmdline", "rb").read():
-            raise ProcessLookupError  # a stale pid file: that number is now another program
         os.kill(pid, signal.SIGTERM)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        print(f"The hub is not running (no live process in {pid_file}).")
+    except ProcessLookupError:
+        print("The hub has just stopped.")
         return 0
     except PermissionError:
         print(f"error: the hub (pid {pid}) belongs to another user. Fix: run as root.", file=sys.stderr)
@@ -166,3 +187,13 @@ def run_stop(args: argparse.Namespace) -> int:
     print(f"error: the hub (pid {pid}) is still running after {args.timeout:g} s. Fix: look at its log, or "
           f"kill {pid}.", file=sys.stderr)
     return 1
+
+
+def _hub_pid(pid_file: Path) -> int | None:
+    """The pid in JupyterHub's pid file if that process is a live hub (not a reused number)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return pid if b"jupyterhub" in cmdline.read() else None
+    except (OSError, ValueError):
+        return None

@@ -213,9 +213,9 @@ class VaultService:
 
     # -- HTTP ------------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, token: str | None = None, *, json: Any = None, data: bytes | str | None = None,
-             headers: dict[str, str] | None = None, session: requests.Session | None = None,
-             timeout: float = 60.0) -> tuple[int, Any]:
+    def call(self, method: str, path: str, token: str | None = None, *, json: Any = None,
+             data: bytes | str | None = None, headers: dict[str, str] | None = None,
+             session: requests.Session | None = None, timeout: float = 60.0) -> tuple[int, Any]:
         """One request; returns (status, decoded JSON body or None if the body is not JSON)."""
         sent = dict(headers or {})
         if token is not None:

@@ -83,11 +83,16 @@ class StandaloneIdentity:
     """
 
     def __init__(self, users: Mapping[str, Caller]) -> None:
-        self._by_digest = {_digest(token): caller for token, caller in users.items()}
+        self._by_digest = {token_digest(token): caller for token, caller in users.items()}
 
     async def identify(self, handler: RequestHandler) -> Caller | None:
         token = bearer_token(handler)
-        return None if token is None else self._by_digest.get(_digest(token))
+        return None if token is None else self.caller_for_digest(token_digest(token))
+
+    def caller_for_digest(self, digest: bytes) -> Caller | None:
+        """The caller whose token has this SHA-256 digest (the dashboard's login cookie holds
+        the digest, so that the cookie never carries the token itself)."""
+        return self._by_digest.get(digest)
 
 
 def load_users(path: Path | str) -> dict[str, Caller]:
@@ -230,5 +235,6 @@ def make_hub_auth(hub: HubEnvironment) -> HubOAuth:
                             "service with a url (the hub then sets JUPYTERHUB_CLIENT_ID).") from None
 
 
-def _digest(token: str) -> bytes:
+def token_digest(token: str) -> bytes:
+    """The SHA-256 digest by which standalone tokens are looked up (never the token itself)."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()

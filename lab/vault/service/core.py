@@ -30,6 +30,7 @@ from lab.vault.ledger_records import BudgetStatus, Reservation
 from lab.vault.query_spec import QuerySpec, ValidatedQuery, parse_spec, validate_spec
 from lab.vault.service import access
 from lab.vault.service.auth import Caller
+from lab.vault.service.builds import BuildStore
 from lab.vault.service.catalog import catalog_entry
 from lab.vault.service.errors import AdminOnly, BadParameter
 from lab.vault.service.twins import TwinStore
@@ -49,14 +50,17 @@ class VaultService:
         engine: prices, releases and previews queries.
         ledger: the privacy-loss ledger (its budgets already synced from ``policies``).
         twins: the released twins, for previews and the catalog.
+        builds: every twin build, released or rejected, for the dashboard (default: the
+            released ones under ``twins``' directory).
     """
 
     def __init__(self, policies: Mapping[str, Policy], engine: QueryEngine, ledger: Ledger,
-                 twins: TwinStore) -> None:
+                 twins: TwinStore, builds: BuildStore | None = None) -> None:
         self.policies = dict(policies)
         self.engine = engine
         self.ledger = ledger
         self.twins = twins
+        self.builds = builds if builds is not None else BuildStore(twins.twins_dir)
 
     @classmethod
     def from_settings(cls, settings: LabSettings) -> VaultService:
@@ -75,7 +79,8 @@ class VaultService:
         except BaseException:
             ledger.close()
             raise
-        return cls(policies, QueryEngine(policies, settings.data_dir), ledger, TwinStore(settings.twins_dir))
+        return cls(policies, QueryEngine(policies, settings.data_dir), ledger, TwinStore(settings.twins_dir),
+                   BuildStore(settings.twins_dir, settings.staging_dir))
 
     def close(self) -> None:
         """Close the ledger's connections."""

@@ -75,6 +75,14 @@ class RouteNotFound(ServiceError):
     fix = "See docs/vault.md for the routes, e.g. GET api/catalog."
 
 
+class FileNotServed(ServiceError):
+    """A twin bundle has no such document to show (only files its manifest lists are served)."""
+
+    code = "file_not_served"
+    status = 404
+    fix = "Open the twin's documents from the dashboard's links (its data card and its report)."
+
+
 class MethodNotAllowed(ServiceError):
     """The route exists but does not take this HTTP method."""
 

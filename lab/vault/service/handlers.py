@@ -106,7 +106,7 @@ class VaultHandler(HubOAuthenticated, RequestHandler):
         self.finish(json.dumps(_finite(document), ensure_ascii=False, default=str))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = _as_lab_error(kwargs.get("exc_info", (None, None, None))[1], status_code)
+        error = as_lab_error(kwargs.get("exc_info", (None, None, None))[1], status_code)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
         self.set_status(http_status(error))
@@ -269,7 +269,7 @@ def _too_large() -> BodyTooLarge:
                         "histogram.")
 
 
-def _as_lab_error(error: BaseException | None, status: int) -> BaseException:
+def as_lab_error(error: BaseException | None, status: int) -> BaseException:
     """Tornado's own HTTP errors (404, 405, a malformed request) in the service's terms."""
     if isinstance(error, LabError) or (error is not None and not isinstance(error, HTTPError)):
         return error
