@@ -42,7 +42,13 @@ source deploy/ensure-env.sh
 bash deploy/ensure-proxy.sh
 lab policy validate
 lab hub check
-lab demo "${demo_args[@]}"
+status=0
+lab demo "${demo_args[@]}" || status=$?
+if [[ $status -eq 3 ]]; then  # a twin failed a release gate (printed above): the others still serve
+    echo "lab: going on without the twins that were not released (their datasets have no twin in the hub)" >&2
+elif [[ $status -ne 0 ]]; then
+    exit "$status"
+fi
 lab hub prepare
 echo
 lab hub demo-accounts

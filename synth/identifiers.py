@@ -7,6 +7,8 @@ equal a real one is drawn again, so a twin never repeats a real identifier by ch
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import datetime as dt
 
 import numpy as np
@@ -47,24 +49,29 @@ def add_fake_identifiers(twin: pd.DataFrame, schema: TableSchema, real: pd.DataF
     for column in schema.columns:
         if column.identifier != "fake":
             continue
-        forbidden: set[str] = set()
+        forbidden: Collection[str] = ()
         if real is not None and column.name in real and column.fake_as in SINGLING_OUT_PROVIDERS:
-            forbidden = set(real[column.name].dropna().astype(str))
+            forbidden = pd.unique(real[column.name].dropna().astype(str))
         out[column.name] = fake_values(column, len(out), rng, forbidden)
     order = [c.name for c in schema.columns if c.name in out.columns]
     return out[order]
 
 
-def fake_values(column: ColumnSchema, n: int, rng: np.random.Generator, forbidden: set[str] | frozenset[str] = frozenset()) -> pd.Series:
-    """``n`` fake values for one identifier column, none of them in ``forbidden``."""
+def fake_values(column: ColumnSchema, n: int, rng: np.random.Generator, forbidden: Collection[str] = ()) -> pd.Series:
+    """``n`` fake values for one identifier column, none of them in ``forbidden`` (distinct values)."""
     values = _draw(column, n, rng)
+    if not len(forbidden):
+        return values
+    real_values = pd.Index(list(forbidden) if isinstance(forbidden, (set, frozenset)) else forbidden)  # hashed once; each retry checks only the redrawn values
+    clashing = np.flatnonzero(real_values.get_indexer(values.astype(str)) >= 0)
     for _ in range(20):
-        clash = values.astype(str).isin(forbidden).to_numpy() if forbidden else np.zeros(n, dtype=bool)
-        if not clash.any():
+        if not len(clashing):
             return values
-        values[clash] = _draw(column, int(clash.sum()), rng).to_numpy()
+        redrawn = _draw(column, len(clashing), rng)
+        values.iloc[clashing] = redrawn.to_numpy()
+        clashing = clashing[real_values.get_indexer(redrawn.astype(str)) >= 0]
     # A provider with so few possible values that it keeps hitting real ones is not an identifier fake.
-    values[clash] = None
+    values.iloc[clashing] = None
     return values
 
 
@@ -102,7 +109,10 @@ def _draw(column: ColumnSchema, n: int, rng: np.random.Generator) -> pd.Series:
     if provider == "last_name":
         return pd.Series(rng.choice(last, n), dtype=object)
     if provider == "name":
-        return pd.Series(np.char.add(np.char.add(rng.choice(first, n), " "), rng.choice(last, n)), dtype=object)
+        # A middle initial makes 26 times more names, so fewer fakes equal a real name and are redrawn.
+        middle = np.char.add(rng.choice(_LETTERS, n), ". ")
+        return pd.Series(np.char.add(np.char.add(np.char.add(rng.choice(first, n), " "), middle), rng.choice(last, n)),
+                         dtype=object)
     if provider == "email":
         users = np.char.lower(np.char.add(np.char.add(rng.choice(first, n), "."), rng.choice(last, n)))
         numbers = rng.integers(1, 1000, n).astype(str)

@@ -36,10 +36,6 @@ OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in")
 _OPERATOR_ALIASES = {"=": "==", "<>": "!=", "not in": None, "eq": "==", "ne": "!=", "lt": "<", "le": "<=",
                      "gt": ">", "ge": ">="}
 STATISTICS = ("count", "sum", "mean", "median", "quantile", "histogram")
-#: The epsilon a preview's body carries. The vault's spec requires one in every body, but a
-#: preview is computed on the twin and charges nothing; the smallest amount the spec
-#: accepts (one unit of the ledger, 1e-12) passes any per-query cap.
-PREVIEW_EPSILON = "0.000000000001"
 Scalar = str | int | float | bool
 Bounds = tuple[float, float]
 
@@ -271,7 +267,7 @@ class Query:
         """
         from lab.client.display import QueryResult
 
-        answer = self._connection().post("api/preview", self.to_spec(epsilon=PREVIEW_EPSILON))
+        answer = self._connection().post("api/preview", self.to_spec())
         return QueryResult.from_response(answer, query=self)
 
     def run(self, epsilon: float | str | Decimal) -> QueryResult:
@@ -401,4 +397,4 @@ def _short(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-__all__ = ["OPERATORS", "PREVIEW_EPSILON", "STATISTICS", "Filter", "Query", "epsilon_text", "query"]
+__all__ = ["OPERATORS", "STATISTICS", "Filter", "Query", "epsilon_text", "query"]

@@ -85,7 +85,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         prepare_host(hub, policies, [name for name, group in people.groups.items() if group.kind == "team"])
     except LabError as error:
         return fail(error)
-    owner = f"owned by {hub.vault_account}, mode 0700" if hub.isolation else "NOT isolated (demo mode)"
+    owner = f"owned by {hub.vault_account}, mode 0700" if hub.isolation else "NOT isolated: demo mode"
     print(f"ok  vault {hub.lab.vault_dir} ({owner}); twins {hub.lab.twins_dir}; hub state {hub.state_dir}")
     return 0
 
@@ -135,8 +135,8 @@ def run_demo_accounts(args: argparse.Namespace) -> int:
         return fail(error)
     rows = [[a.name, a.password or "(changed by an admin)", ",".join(a.groups) or "-"] for a in accounts]
     print(table(rows, ["user", "password", "groups"]))
-    print(f"\nOpen http://{hub.ip}:{hub.port}/ and log in as one of them. The passwords are kept (root only) in "
-          f"{hub.state_dir / 'demo-credentials.json'}.")
+    print(f"\nOpen http://{hub.ip}:{hub.port}/ and log in as one of them. The passwords are kept, readable by "
+          f"this account only, in {hub.state_dir / 'demo-credentials.json'}.")
     return 0
 
 

@@ -64,7 +64,8 @@ class PasswordFileAuthenticator(Authenticator):
             self.log.error("Cannot check passwords: %s", error.message)
             return None
         if not ok:
-            self._failures[name] = (count + 1, time.monotonic())
+            if name in self.allowed_users:  # only real names: random ones must not grow this table
+                self._failures[name] = (count + 1, time.monotonic())
             self.log.warning("Failed login for %r", name)
             return None
         self._failures.pop(name, None)

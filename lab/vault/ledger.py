@@ -243,7 +243,7 @@ class Ledger:
                                      "Fix: record 'released' after a release and 'failed' otherwise.")
         text = _description({"outcome": outcome, "detail": dict(detail or {})})
 
-        def append(conn: Connection) -> int:
+        def append(conn: Connection) -> Entry:
             reservation = conn.execute(select(entries_t).where(entries_t.c.id == reservation_id,
                                                                entries_t.c.action == "reserve")).one_or_none()
             if reservation is None:
@@ -253,15 +253,18 @@ class Ledger:
                 raise OutcomeAlreadyRecorded(f"reservation {reservation_id} already has an outcome; "
                                              "outcomes are never rewritten.")
             try:
-                return new_entry(conn, at=self._now(), action="outcome", actor=reservation.actor,
-                                 dataset=reservation.dataset, kind=reservation.kind, units=0,
-                                 groups=reservation.groups, description=text, reservation_id=reservation_id)
+                entry_id = new_entry(conn, at=self._now(), action="outcome", actor=reservation.actor,
+                                     dataset=reservation.dataset, kind=reservation.kind, units=0,
+                                     groups=reservation.groups, description=text, reservation_id=reservation_id)
             except IntegrityError:  # a concurrent outcome for the same reservation won the race
                 raise OutcomeAlreadyRecorded(f"reservation {reservation_id} already has an outcome; "
                                              "outcomes are never rewritten.") from None
+            # Read back in the same transaction: one round trip fewer per query.
+            [entry] = load_entries(conn, entry_id=entry_id)
+            return entry
 
         # Not fsynced: if a power cut loses the outcome, the reservation reads "kept" (safe).
-        return self._entry(self._write("record the outcome", append, durable=False))
+        return self._write("record the outcome", append, durable=False)
 
     # -- admin actions -----------------------------------------------------------------------
 

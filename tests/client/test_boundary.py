@@ -80,3 +80,10 @@ def test_dir_lists_the_client_names():
 
     assert {"datasets", "query", "load_twin", "budget", "history", "OverBudget"} <= set(dir(lab))
     assert set(lab.__all__) == set(lab.client.__all__)
+
+
+def test_lab_reexports_exactly_the_clients_public_names():
+    import lab
+    import lab.client
+
+    assert sorted(lab.__all__) == sorted(lab.client.__all__)

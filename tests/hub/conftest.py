@@ -103,8 +103,9 @@ def passwords(settings: dict[str, str]) -> dict[str, str]:
     done = subprocess.run([sys.executable, "-m", "lab.cli", "hub", "demo-accounts"], env=hub_environ(settings),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    rows = [line.split() for line in done.stdout.splitlines()[2:]]
-    return {row[0]: row[1] for row in rows}
+    table = done.stdout.split("\n\n")[0].splitlines()[2:]  # header, rule, then one row per account
+    assert "Open http://" in done.stdout
+    return {row.split()[0]: row.split()[1] for row in table}
 
 
 @pytest.fixture(scope="session")

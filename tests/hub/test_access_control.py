@@ -41,3 +41,9 @@ def test_an_admin_manages_servers_but_cannot_act_as_a_user(servers: dict[str, Hu
     assert ada.api("POST", "hub/api/users/alice/tokens", json={}).status_code == 403
     whoami = ada.api("GET", "services/vault/api/whoami").json()["user"]
     assert whoami == {"name": "ada", "groups": ["admins"], "admin": True}
+
+
+def test_repeated_failures_lock_the_name_for_a_while(hub: RunningHub, passwords: dict[str, str]):
+    for _ in range(5):
+        assert HubPerson(hub.url, "gail").login("not-gails-password").status_code == 403
+    assert HubPerson(hub.url, "gail").login(passwords["gail"]).status_code == 403  # locked for a minute

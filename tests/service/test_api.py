@@ -147,6 +147,8 @@ def test_preview_is_free_and_computed_on_the_twin(as_user):
     assert body["answer"]["private"] is False and body["answer"]["epsilon"] == "0"
     assert len(body["answer"]["rows"]) == 11
     assert bob.remaining("welfare") == "2"
+    without_epsilon = {key: value for key, value in MEAN_BY_REGION.items() if key != "epsilon"}
+    assert bob.post("api/preview", without_epsilon).json()["answer"]["rows"] == body["answer"]["rows"]
     assert_error(as_user("nobody").post("api/preview", MEAN_BY_REGION), 403, "NoAccess")
     assert_error(as_user("alice").post("api/preview", {**COUNT, "dataset": "census"}), 404, "TwinNotFound")
 

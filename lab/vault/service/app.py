@@ -1,7 +1,8 @@
 """The tornado Application of the vault service, and serving it until SIGTERM.
 
 Routes live under a prefix: ``/`` standalone, ``$JUPYTERHUB_SERVICE_PREFIX`` (such as
-``/services/vault/``) under the hub, which adds ``oauth_callback`` for browser logins.
+``/services/vault/``) under the hub, which adds ``oauth_callback`` for browser logins. The
+JSON API is under ``api/``, the dashboard's HTML pages under ``dash/``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tornado.web import Application, RequestHandler
 
 from lab.vault.service.auth import Identity, OAuthCallbackHandler
 from lab.vault.service.core import VaultService
+from lab.vault.service.dashboard import dashboard_routes
 from lab.vault.service.handlers import BODY_LIMIT, ROUTES, NotFoundHandler, RootHandler
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,8 @@ def make_app(vault: VaultService, identity: Identity, executor: ThreadPoolExecut
     """
     if not prefix.startswith("/") or not prefix.endswith("/"):
         raise ValueError(f"prefix={prefix!r} must start and end with '/'")
-    routes: list[tuple[str, type[RequestHandler]]] = [(re.escape(prefix + path), cls) for path, cls in ROUTES]
+    routes: list[tuple[Any, ...]] = [(re.escape(prefix + path), cls) for path, cls in ROUTES]
+    routes += dashboard_routes(prefix)  # HTML pages under dash/, behind the same authentication
     routes.append((re.escape(prefix) + "?", RootHandler))
     if hub_auth is not None:
         routes.append((re.escape(prefix + "oauth_callback"), OAuthCallbackHandler))

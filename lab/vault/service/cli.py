@@ -31,6 +31,7 @@ Two modes:
 
 Callers send `Authorization: token <token>`. Routes: GET api/health, api/catalog,
 api/budgets, api/history, api/ledger (admins), api/whoami; POST api/query, api/preview.
+Web pages for people (datasets, budgets; admins: the ledger, twin builds) under dash/.
 See docs/vault.md.
 """
 

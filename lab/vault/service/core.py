@@ -148,7 +148,12 @@ class VaultService:
                                                        "entry_id": reservation.id}, "budgets": budgets}
 
     def preview(self, caller: Caller, payload: Any) -> dict[str, Any]:
-        """``POST api/preview``: the same statistic computed exactly on the latest twin; free."""
+        """``POST api/preview``: the same statistic computed exactly on the latest twin; free.
+
+        A preview spends nothing, so its epsilon may be left out (the spec needs one to validate).
+        """
+        if isinstance(payload, dict) and "epsilon" not in payload:
+            payload = {**payload, "epsilon": PREVIEW_EPSILON}
         _, query = self._validated(caller, payload, for_query=False)
         twin, frame = self.twins.table(query.dataset, query.table)
         answer = self.engine.preview(query, frame)
@@ -173,6 +178,10 @@ class VaultService:
         except LedgerError:
             # The charge stands either way; without an outcome the entry reads "kept".
             log.exception("could not record outcome %r of reservation %d", outcome, reservation.id)
+
+
+#: Stands in for a preview's missing epsilon: previews run on the twin and are never charged.
+PREVIEW_EPSILON = "0.000000000001"
 
 
 def budget_item(status: BudgetStatus) -> dict[str, Any]:

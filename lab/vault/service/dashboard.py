@@ -35,7 +35,7 @@ from tornado.web import HTTPError, RedirectHandler, RequestHandler, StaticFileHa
 
 from lab.vault.service import dashboard_views as views
 from lab.vault.service.auth import Caller, StandaloneIdentity, token_digest
-from lab.vault.service.errors import InternalError, RouteNotFound, error_document, http_status
+from lab.vault.service.errors import RouteNotFound, error_document, http_status
 from lab.vault.service.handlers import VaultHandler, as_lab_error
 
 log = logging.getLogger(__name__)
@@ -108,15 +108,11 @@ class DashboardPage(VaultHandler):
         else:
             super().check_xsrf_cookie()
 
-    async def work(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a view in the thread pool (views read the ledger and files)."""
-        return await super().work(fn, *args, **kwargs)
-
     def page(self, template: str, status: int = 200, **values: Any) -> None:
         """Render ``template`` with the values every page needs, and finish."""
         hub = self.hub_auth
         namespace = {
-            "caller": self._caller, "dash": self.dash, "nav": self.nav, "standalone": hub is None,
+            "caller": self._caller, "dash": self.dash, "nav": self.nav,
             "css": f"{self.dash}static/dashboard.css?v={_css_version()}",
             "hub_home": url_path_join(hub.hub_prefix, "home") if hub is not None else None,
             **values,
@@ -138,7 +134,7 @@ class DashboardPage(VaultHandler):
         self.clear()  # drop headers a handler set for a document; set_default_headers runs again
         try:
             self.page("error.html", status=status, title=_TITLES.get(status, "Something went wrong"),
-                      message=document["message"], fix=document["fix"], kind=document["type"])
+                      message=document["message"], fix=document["fix"], kind=document["type"], code=status)
         except Exception:  # noqa: BLE001 - the error page must not fail with a traceback
             log.exception("could not render the error page for %s", document["type"])
             self.set_header("Content-Type", "text/plain; charset=UTF-8")
@@ -356,5 +352,3 @@ def _local(url: str, default: str) -> str:
 
 
 __all__ = ["DashboardPage", "dashboard_routes", "environment"]
-
-_ = InternalError  # re-exported for error pages' callers; see errors.py

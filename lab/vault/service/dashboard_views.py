@@ -236,6 +236,10 @@ def summary(entry: dict[str, Any]) -> str:
         return " ".join(words)
     if "reason" in described:
         return str(described["reason"])
+    changes = described.get("changes")
+    if isinstance(changes, dict):  # a policy's budgets applied to the ledger
+        return "; ".join(f"{key}: {_shown(change, 'from')} → {_shown(change, 'to')}" for key, change in changes.items()
+                         if isinstance(change, dict))
     if entry.get("action") == "outcome":
         return f"outcome of #{entry.get('reservation_id')}: {described.get('outcome', entry.get('status'))}"
     return "; ".join(f"{key}: {value}" for key, value in described.items())
@@ -258,6 +262,11 @@ def when(iso: str) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.timezone.utc)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _shown(change: dict[str, Any], side: str) -> str:
+    value = change.get(side)
+    return "none" if value is None else str(value)
 
 
 def _decimal(text: Any) -> Decimal:

@@ -28,6 +28,9 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _EMPHASIS = re.compile(r"(?<![*\w])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![*\w])")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+#: Cards mark gates with emoji, which machines without an emoji font show as boxes: use text marks.
+_MARKS = {"\u2705": '<span class="mark pass" title="passed">\u2713</span>',
+          "\u274c": '<span class="mark fail" title="failed">\u2717</span>'}
 _SAFE_URL = re.compile(r"^(https?://|/|#|\.{0,2}/?[\w.-]+(/[\w.#-]*)*$)", re.IGNORECASE)
 
 
@@ -159,7 +162,10 @@ def _marked(text: str) -> str:
     html = str(escape(text))
     html = _LINK.sub(_link, html)
     html = _STRONG.sub(r"<strong>\1</strong>", html)
-    return _EMPHASIS.sub(r"<em>\1</em>", html)
+    html = _EMPHASIS.sub(r"<em>\1</em>", html)
+    for symbol, mark in _MARKS.items():
+        html = html.replace(symbol, mark)
+    return html
 
 
 def _link(match: re.Match[str]) -> str:
