@@ -13,6 +13,7 @@ choice. Everything else is a standard JupyterHub option.
 import sys
 from pathlib import Path
 
+import lab.hub
 from lab.hub.authenticator import PasswordFileAuthenticator
 from lab.hub.host import COOKIE_SECRET, PROXY_TOKEN, prepare_host
 from lab.hub.people import ADMINS_GROUP, load_people
@@ -107,7 +108,7 @@ c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
 c.Spawner.environment = {"LAB_VAULT_URL": f"http://127.0.0.1:{hub.vault_port}/services/vault/"}
 
 # --- Services: the vault (DP queries, budgets) under its own account, and the idle culler.
-lab = hub.lab
+lab_settings = hub.lab
 c.JupyterHub.services = [
     {
         "name": "vault",
@@ -116,11 +117,12 @@ c.JupyterHub.services = [
         # Its own Unix account, the only one that can read the raw data and the ledger. It needs
         # no scopes of its own: HubOAuth identifies a caller with the caller's own token.
         **({"user": hub.vault_account} if hub.isolation else {}),
-        "cwd": str(lab.vault_dir),
-        "environment": {"LAB_ROOT": str(lab.root), "LAB_POLICIES_DIR": str(lab.policies_dir),
-                        "LAB_VAULT_DIR": str(lab.vault_dir), "LAB_TWINS_DIR": str(lab.twins_dir),
-                        "LAB_LEDGER_URL": lab.ledger_url},
+        "cwd": str(lab_settings.vault_dir),
+        "environment": {"LAB_ROOT": str(lab_settings.root), "LAB_POLICIES_DIR": str(lab_settings.policies_dir),
+                        "LAB_VAULT_DIR": str(lab_settings.vault_dir), "LAB_TWINS_DIR": str(lab_settings.twins_dir),
+                        "LAB_LEDGER_URL": lab_settings.ledger_url},
         "oauth_no_confirm": True,  # the lab's own service: no consent page when a browser opens it
+        "display": False,  # its root answers JSON; people reach the dashboard from the home page link
     },
     {
         "name": "idle-culler",
@@ -128,3 +130,6 @@ c.JupyterHub.services = [
                     f"--cull-every={hub.cull_every}"],
     },
 ]
+
+# --- The hub's home page links to the lab's dashboard (the vault serves it under services/vault/dash/).
+c.JupyterHub.template_paths = [str(Path(lab.hub.__file__).parent / "templates")]

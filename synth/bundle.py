@@ -22,6 +22,9 @@ from typing import Any
 
 import fcntl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from synth.errors import BundleError
 
@@ -41,7 +44,9 @@ def reserve_version(release_root: Path, staging_root: Path) -> tuple[str, Path]:
         BundleError: a directory is not writable.
     """
     try:
-        release_root.mkdir(parents=True, exist_ok=True)
+        # A new dataset's twins start private: who may read them is the hub's decision
+        # (lab.hub.host.ensure_twin_dir opens them to the dataset's group at the next spawn).
+        release_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         staging_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         with _locked(release_root):
             remove_stale_staging(staging_root)
@@ -66,8 +71,20 @@ def write_tables(staging: Path, tables: dict[str, pd.DataFrame]) -> None:
     data = staging / "data"
     data.mkdir(exist_ok=True)
     for name, frame in tables.items():
-        frame.to_parquet(data / f"{name}.parquet", index=False)
-        frame.to_csv(data / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, data / f"{name}.parquet")
+        # Arrow's CSV writer is about ten times faster than pandas' on a million rows.
+        pa_csv.write_csv(_dates_as_dates(table, frame), data / f"{name}.csv")
+
+
+def _dates_as_dates(table: pa.Table, frame: pd.DataFrame) -> pa.Table:
+    """Date-only timestamp columns as dates, so the CSV says ``2024-03-31``."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            stamps = frame[field.name].dropna()
+            if (stamps == stamps.dt.normalize()).all():
+                table = table.set_column(index, field.name, table.column(index).cast(pa.date32()))
+    return table
 
 
 def write_json(path: Path, value: Any) -> None:

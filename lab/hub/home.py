@@ -48,9 +48,8 @@ def apply_plan(home: Path, plan: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _sync_links(folder: Path, wanted: dict[str, str], done: dict[str, list[str]]) -> None:
-    if not wanted and not folder.is_dir():
+    if not _usable_folder(folder, bool(wanted), done):
         return
-    folder.mkdir(exist_ok=True)
     for entry in folder.iterdir():
         if entry.is_symlink() and os.readlink(entry) != wanted.get(entry.name):
             entry.unlink()
@@ -67,9 +66,8 @@ def _sync_links(folder: Path, wanted: dict[str, str], done: dict[str, list[str]]
 
 
 def _sync_courses(folder: Path, wanted: dict[str, str], done: dict[str, list[str]]) -> None:
-    if not wanted and not folder.is_dir():
+    if not _usable_folder(folder, bool(wanted), done):
         return
-    folder.mkdir(exist_ok=True)
     for entry in folder.iterdir():
         if (entry / COURSE_MARKER).is_file():
             _remove_read_only(entry)
@@ -84,6 +82,18 @@ def _sync_courses(folder: Path, wanted: dict[str, str], done: dict[str, list[str
         (target / COURSE_MARKER).write_text("Copied by the hub at each server start; your changes here are lost.\n")
         _make_read_only(target)
         done["copied"].append(f"academy/{name}")
+
+
+def _usable_folder(folder: Path, wanted: bool, done: dict[str, list[str]]) -> bool:
+    """The folder exists as a real directory (made if something is wanted in it)."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        done["skipped"].append(folder.name)  # the user put something else there: leave it alone
+        return False
+    if not folder.exists():
+        if not wanted:
+            return False
+        folder.mkdir()
+    return True
 
 
 def _make_read_only(root: Path) -> None:

@@ -61,19 +61,19 @@ class Provisioner:
         self._policies = dict(policies)
 
     async def __call__(self, spawner: Any) -> None:
-        name = spawner.user.name
-        people, policies = self.current()
+        name, hub_log = spawner.user.name, spawner.log  # JupyterHub's logger: these lines go to the hub's log
+        people, policies = self.current(hub_log)
         access = access_of(name, people, policies)
         spawner.user.sync_groups(list(access.groups))  # the hub's database: on the event loop's thread
         try:
-            done = await asyncio.to_thread(self.prepare, access, policies)
+            done = await asyncio.to_thread(self.prepare, access, policies, hub_log)
         except LabError as error:
-            log.error("Cannot prepare %s's server: %s", name, error.message)
+            hub_log.error("Cannot prepare %s's server: %s", name, error.message)
             raise ProvisioningError(error.message) from None
-        log.info("Prepared %s's server: groups %s, twins %s; home %s", name, ",".join(access.groups) or "-",
-                 ",".join(access.twins) or "-", done)
+        hub_log.info("Prepared %s's server: groups %s, twins %s; home %s", name, ",".join(access.groups) or "-",
+                     ",".join(access.twins) or "-", done)
 
-    def current(self) -> tuple[People, dict[str, Policy]]:
+    def current(self, log: logging.Logger | logging.LoggerAdapter = log) -> tuple[People, dict[str, Policy]]:
         """The people file and policies as they are now, or the last valid ones (logged)."""
         try:
             self._people = load_people(self.hub.people_file)
@@ -85,7 +85,8 @@ class Provisioner:
             log.error("The dataset policies are invalid; using the last valid ones. %s", error.message)
         return self._people, self._policies
 
-    def prepare(self, access: Access, policies: Mapping[str, Policy]) -> dict[str, list[str]]:
+    def prepare(self, access: Access, policies: Mapping[str, Policy],
+                log: logging.Logger | logging.LoggerAdapter = log) -> dict[str, list[str]]:
         """Accounts, groups and folders as root, then the home as the user (blocking)."""
         hub = self.hub
         for dataset in policies:

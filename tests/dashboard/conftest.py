@@ -14,14 +14,18 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.dashboard.browsing import CHROMIUM, CHROMIUM_ARGS, Visitor
 from tests.service.conftest import USERS, demo_policies, vault  # noqa: F401 - `vault` is a fixture used here
-from tests.service.running import REPO, lab_environ
+from tests.service.running import REPO, RunningVault, lab_environ
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 #: Beyond the service tests' users: one whose name and group are HTML, to see pages escape them.
 MARKUP_USER = ("<i>mallory</i>", (["<script>alert(1)</script>"], False))
@@ -67,7 +71,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless, driven by Playwright."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed. Fix: bash deploy/ensure-browser.sh")
@@ -80,7 +84,8 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def visit(browser, vault, tokens, shots) -> Iterator[object]:
+def visit(browser: Browser, vault: RunningVault, tokens: dict[str, str],
+          shots: Path) -> Iterator[Callable[[str | None], Visitor]]:
     """``visit(user)``: a fresh browser context logged in as ``user`` (None: not logged in).
 
     At the end of the test, every page the visitors opened must have logged no console

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub.browser import HubPerson
-from tests.hub.running import REPO, RunningHub, free_port, hub_environ, remove_accounts, start_hub
+from tests.support.hub_person import HubPerson
+from tests.support.hub import REPO, RunningHub, free_port, hub_environ, remove_accounts, start_hub
 
 PEOPLE = """\
 people_version: 1

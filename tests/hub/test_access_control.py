@@ -8,8 +8,8 @@ nor ``tokens``.
 
 from __future__ import annotations
 
-from tests.hub.browser import HubPerson
-from tests.hub.running import RunningHub
+from tests.support.hub_person import HubPerson
+from tests.support.hub import RunningHub
 
 
 def test_only_the_right_password_logs_in(hub: RunningHub, passwords: dict[str, str]):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tests.hub.browser import HubPerson
+from tests.support.hub_person import HubPerson
 
 COUNT = "lab.query('welfare').count()"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub.browser import HubPerson
-from tests.hub.running import RunningHub, free_port, start_hub
+from tests.support.hub_person import HubPerson
+from tests.support.hub import RunningHub, free_port, start_hub
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from lab.hub.access import access_of
 from lab.hub.errors import PeopleError
 from lab.hub.people import load_people
 from lab.policies import load_policies
-from tests.hub.running import REPO
+from tests.support.hub import REPO
 
 
 def test_the_repositorys_people_file_is_valid_and_not_a_dataset_policy():

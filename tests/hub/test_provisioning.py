@@ -6,9 +6,9 @@ import json
 import pwd
 from pathlib import Path
 
-from tests.hub.browser import HubPerson
+from tests.support.hub_person import HubPerson
 from tests.hub.conftest import PEOPLE
-from tests.hub.running import RunningHub
+from tests.support.hub import RunningHub
 
 
 def test_a_home_holds_the_twins_course_and_starter(servers: dict[str, HubPerson], account):
@@ -65,3 +65,19 @@ def _wait_stopped(person: HubPerson, timeout: float = 60.0) -> None:
     while person.server() is not None:
         assert time.monotonic() < deadline, f"{person.name}'s server did not stop"
         time.sleep(0.5)
+
+
+def test_an_invalid_people_file_keeps_the_last_valid_one(hub: RunningHub, servers: dict[str, HubPerson]):
+    people_file = Path(hub.env["LAB_HUB_PEOPLE_FILE"])
+    dan = servers["dan"]
+    try:
+        people_file.write_text(PEOPLE.replace("team-red: {kind: team, members: [dan]}",
+                                              "team-red: {kind: squad, members: [dan]}\n  analysts: {members: [dan]}"))
+        dan.api("DELETE", "hub/api/users/dan/server")
+        _wait_stopped(dan)
+        dan.start_server()
+        dan.wait_ready()  # the server still starts...
+        assert dan.api("GET", "hub/api/users/dan").json()["groups"] == ["hackathon", "team-red"]  # ...unchanged
+        assert "groups.team-red.kind: 'squad' is not allowed" in hub.log.read_text()
+    finally:
+        people_file.write_text(PEOPLE)

@@ -33,6 +33,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from jupyterhub.utils import url_path_join
 from tornado.web import HTTPError, RedirectHandler, RequestHandler, StaticFileHandler
 
+from lab.errors import LabError
 from lab.vault.service import dashboard_views as views
 from lab.vault.service.auth import Caller, StandaloneIdentity, token_digest
 from lab.vault.service.errors import RouteNotFound, error_document, http_status
@@ -296,6 +297,10 @@ class NotFoundPage(DashboardPage):
     """Any other path under ``dash/``: a 404 page."""
 
     async def prepare(self) -> None:
+        try:
+            self._caller = await self.identify()  # only to show the usual navigation
+        except LabError:
+            pass
         raise RouteNotFound(f"there is no dashboard page at {self.request.path}.",
                             "Start again from 'My datasets'.")
 
