@@ -3,6 +3,7 @@
     python benchmarks/run.py twins                 # twin pipeline vs bare SDV (10k, 100k, 1M rows)
     python benchmarks/run.py ledger                # ledger reservations/s, SQLite and PostgreSQL
     python benchmarks/run.py queries               # DP query latency: bare OpenDP, engine, service
+    python benchmarks/run.py hub                   # hub start, spawn p50/p95, 5/10/20 people at once (root)
     python benchmarks/run.py all
     python benchmarks/run.py twins -- --rows 10000 # arguments after -- go to the benchmark
 
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "twins": "twin_bench.py",
     "ledger": "ledger_bench.py",
     "queries": "query_bench.py",
+    "hub": "hub_bench.py",
 }
 
 

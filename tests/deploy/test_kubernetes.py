@@ -366,7 +366,8 @@ def test_vault_is_an_external_service_with_oauth(values: dict[str, Any], manifes
         _run_extra_config(values, "20-lab-vault-token.py", {"VAULT_SERVICE_API_TOKEN": "t"}, services=[])
 
 
-def test_roles_let_servers_call_the_vault_and_nobody_share(values: dict[str, Any]) -> None:
+def test_roles_let_servers_call_the_vault_and_nobody_share(values: dict[str, Any],
+                                                          vault_container: dict[str, Any]) -> None:
     scope = "access:services!service=vault"
     roles = values["hub"]["loadRoles"]
     assert scope in roles["user"]["scopes"]
@@ -377,6 +378,8 @@ def test_roles_let_servers_call_the_vault_and_nobody_share(values: dict[str, Any
     admin = set(roles["lab-admin"]["scopes"])
     assert not admin & {"admin:users", "admin:servers", "tokens", "access:servers", "admin:auth_state"}
     assert roles["lab-admin"]["groups"] == [values["custom"]["lab"]["adminGroup"]]
+    args = vault_container["args"]
+    assert args[args.index("--admin-group") + 1] == values["custom"]["lab"]["adminGroup"]
     assert values["hub"]["config"]["Authenticator"]["admin_users"] == []
     assert values["hub"]["config"]["GenericOAuthenticator"]["admin_groups"] == []
 
@@ -609,13 +612,16 @@ def test_twin_folders_init_container_makes_one_folder_per_policy(vault: dict[str
     [init] = vault["spec"]["template"]["spec"]["initContainers"]
     script = init["command"][2].replace("/srv/lab", str(tmp_path))
     (tmp_path / "policies").mkdir()
-    (tmp_path / "twins" / "welfare").mkdir(parents=True)  # already there: kept
+    (tmp_path / "twins" / "welfare" / "v0001").mkdir(parents=True)  # a build made it private: kept, opened
+    (tmp_path / "twins" / "welfare").chmod(0o700)
     for policy in (REPO / "policies").glob("*.yaml"):
         (tmp_path / "policies" / policy.name).write_text("")
     run = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30, check=False)
     assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in (tmp_path / "twins").iterdir()) == sorted(
-        p.stem for p in (REPO / "policies").glob("*.yaml"))
+    folders = sorted((tmp_path / "twins").iterdir())
+    assert [p.name for p in folders] == sorted(p.stem for p in (REPO / "policies").glob("*.yaml"))
+    assert all(p.stat().st_mode & 0o777 == 0o755 for p in folders), "users' pods (uid 1000) must read them"
+    assert (tmp_path / "twins" / "welfare" / "v0001").is_dir()
 
 
 # -- the image -----------------------------------------------------------------------------------
@@ -637,6 +643,7 @@ def test_dockerfile_installs_cpu_torch_first_and_runs_as_the_expected_users(valu
     assert f"useradd --uid {singleuser['uid']} --gid {singleuser['fsGid']}" in text
     pod_security = vault["spec"]["template"]["spec"]["securityContext"]
     assert f"--uid {pod_security['runAsUser']} --gid {pod_security['runAsGroup']}" in text
+    assert "COPY notebooks /opt/lab/notebooks" in lines  # where the start-up hook copies from
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
     for line in lines:

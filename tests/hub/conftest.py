@@ -17,16 +17,14 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.hub import RunningHub, demo_passwords, hub_ports, prepare_lab, remove_accounts, start_hub
 from tests.support.hub_person import HubPerson
-from tests.support.hub import REPO, RunningHub, free_port, hub_environ, remove_accounts, start_hub
 
 PEOPLE = """\
 people_version: 1
@@ -68,52 +66,19 @@ def lab_root(prefix: str) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def settings(lab_root: Path, prefix: str) -> dict[str, str]:
     """LAB_* variables of the session's lab and hub, with demo data and released twins in place."""
-    (lab_root / "lab.toml").write_text("[lab]\n")
-    (lab_root / "people.yaml").write_text(PEOPLE)
-    course = lab_root / "academy" / "cohort-test"
-    course.mkdir(parents=True)
-    shutil.copy(REPO / "notebooks" / "getting-started.ipynb", course / "lesson-1.ipynb")
-    for folder in (lab_root / "academy", course):
-        folder.chmod(0o755)
-    values = {
-        "LAB_CONFIG": str(lab_root / "lab.toml"),
-        "LAB_ROOT": str(lab_root / "root"),
-        "LAB_POLICIES_DIR": str(REPO / "policies"),
-        "LAB_HUB_PEOPLE_FILE": str(lab_root / "people.yaml"),
-        "LAB_HUB_ACADEMY_DIR": str(lab_root / "academy"),
-        "LAB_HUB_ACCOUNT_TEMPLATE": prefix + "{name}",
-        "LAB_HUB_GROUP_PREFIX": prefix,
-        "LAB_HUB_VAULT_ACCOUNT": prefix + "vault",
-    }
-    env = hub_environ(values)
-    lab = [sys.executable, "-m", "lab.cli"]
-    subprocess.run([*lab, "demo-data", "--rows", "2000", "--no-progress"], env=env, check=True, capture_output=True,
-                   timeout=300)
-    builds = [subprocess.Popen([*lab, "twin", "build", dataset, "--rows", "500", "--no-progress"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for dataset in ("welfare", "tax")]
-    for build in builds:
-        output, _ = build.communicate(timeout=600)
-        assert build.returncode == 0, output.decode(errors="replace")[-3000:]
-    return values
+    return prepare_lab(lab_root, prefix, PEOPLE)
 
 
 @pytest.fixture(scope="session")
 def passwords(settings: dict[str, str]) -> dict[str, str]:
     """The demo accounts' passwords, as `lab hub demo-accounts` prints them."""
-    done = subprocess.run([sys.executable, "-m", "lab.cli", "hub", "demo-accounts"], env=hub_environ(settings),
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    table = done.stdout.split("\n\n")[0].splitlines()[2:]  # header, rule, then one row per account
-    assert "Open http://" in done.stdout
-    return {row.split()[0]: row.split()[1] for row in table}
+    return demo_passwords(settings)
 
 
 @pytest.fixture(scope="session")
 def hub(settings: dict[str, str], passwords: dict[str, str], lab_root: Path) -> Iterator[RunningHub]:
     """The session's hub, on free loopback ports."""
-    values = {**settings, "LAB_HUB_PORT": str(free_port()), "LAB_HUB_INTERNAL_PORT": str(free_port()),
-              "LAB_HUB_PROXY_API_PORT": str(free_port()), "LAB_HUB_VAULT_PORT": str(free_port())}
-    running = start_hub(values, lab_root / "hub.log")
+    running = start_hub({**settings, **hub_ports()}, lab_root / "hub.log")
     try:
         yield running
     finally:

@@ -8,8 +8,8 @@ nor ``tokens``.
 
 from __future__ import annotations
 
-from tests.support.hub_person import HubPerson
 from tests.support.hub import RunningHub
+from tests.support.hub_person import HubPerson
 
 
 def test_only_the_right_password_logs_in(hub: RunningHub, passwords: dict[str, str]):

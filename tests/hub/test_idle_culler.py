@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hub_person import HubPerson
 from tests.support.hub import RunningHub, free_port, start_hub
+from tests.support.hub_person import HubPerson
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pwd
 from pathlib import Path
 
-from tests.support.hub_person import HubPerson
 from tests.support.hub import RunningHub, processes_of
+from tests.support.hub_person import HubPerson
 
 
 def test_each_server_runs_under_its_own_account(servers: dict[str, HubPerson], account):

@@ -6,9 +6,9 @@ import json
 import pwd
 from pathlib import Path
 
-from tests.support.hub_person import HubPerson
 from tests.hub.conftest import PEOPLE
 from tests.support.hub import RunningHub
+from tests.support.hub_person import HubPerson
 
 
 def test_a_home_holds_the_twins_course_and_starter(servers: dict[str, HubPerson], account):

@@ -1,10 +1,15 @@
-"""Start the real hub (``jupyterhub -f jupyterhub_config.py``) from the tests, wait for it, stop it.
+"""Start the real hub (``jupyterhub -f jupyterhub_config.py``) from the tests and benchmarks, wait for it, stop it.
 
 The hub runs as root with isolation on, like the embedded default, but with everything
 that could collide with a real installation moved aside: its own lab root, ports, state
 directory, and a run-specific prefix for every Unix account and group it creates
 (``labt1a2b-alice``, ``labt1a2b-twin-welfare``, ``labt1a2b-vault``), which
 :func:`remove_accounts` deletes afterwards.
+
+:func:`prepare_lab` lays out such a lab (people file, course, demo data, released twins) and
+:func:`demo_passwords` makes the people's passwords; tests/hub/conftest.py and
+benchmarks/hub_bench.py both start their hubs this way. :mod:`tests.support.hub_person`
+drives a person at the hub (login form, token, server, kernels).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,12 +68,67 @@ class RunningHub:
         return self.log.read_text(errors="replace")[-chars:]
 
 
-def start_hub(settings: dict[str, str], log: Path, timeout: float = 120.0) -> RunningHub:
+def prepare_lab(lab_root: Path, prefix: str, people: str, rows: int = 2000, twin_rows: int = 500,
+                twins: tuple[str, ...] = ("welfare", "tax")) -> dict[str, str]:
+    """Lay out a lab under ``lab_root`` for a hub; return its LAB_* settings.
+
+    ``people`` is the people file's text (a cohort ``cohort-test`` finds one lesson); ``rows``
+    rows of demo data, and released twins of ``twins`` (``twin_rows`` rows each, built at once).
+    Unix accounts and groups the hub makes are named ``<prefix>...``.
+    """
+    (lab_root / "lab.toml").write_text("[lab]\n")
+    (lab_root / "people.yaml").write_text(people)
+    course = lab_root / "academy" / "cohort-test"
+    course.mkdir(parents=True)
+    shutil.copy(REPO / "notebooks" / "getting-started.ipynb", course / "lesson-1.ipynb")
+    for folder in (lab_root / "academy", course):
+        folder.chmod(0o755)
+    values = {
+        "LAB_CONFIG": str(lab_root / "lab.toml"),
+        "LAB_ROOT": str(lab_root / "root"),
+        "LAB_POLICIES_DIR": str(REPO / "policies"),
+        "LAB_HUB_PEOPLE_FILE": str(lab_root / "people.yaml"),
+        "LAB_HUB_ACADEMY_DIR": str(lab_root / "academy"),
+        "LAB_HUB_ACCOUNT_TEMPLATE": prefix + "{name}",
+        "LAB_HUB_GROUP_PREFIX": prefix,
+        "LAB_HUB_VAULT_ACCOUNT": prefix + "vault",
+    }
+    env = hub_environ(values)
+    lab = [sys.executable, "-m", "lab.cli"]
+    subprocess.run([*lab, "demo-data", "--rows", str(rows), "--no-progress"], env=env, check=True,
+                   capture_output=True, timeout=300)
+    builds = [subprocess.Popen([*lab, "twin", "build", dataset, "--rows", str(twin_rows), "--no-progress"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for dataset in twins]
+    for dataset, build in zip(twins, builds):
+        output, _ = build.communicate(timeout=600)
+        if build.returncode != 0:
+            raise RuntimeError(f"the {dataset} twin did not build:\n{output.decode(errors='replace')[-3000:]}")
+    return values
+
+
+def demo_passwords(settings: dict[str, str]) -> dict[str, str]:
+    """The demo accounts' passwords, as `lab hub demo-accounts` makes and prints them."""
+    done = subprocess.run([sys.executable, "-m", "lab.cli", "hub", "demo-accounts"], env=hub_environ(settings),
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 or "Open http://" not in done.stdout:
+        raise RuntimeError(f"lab hub demo-accounts failed:\n{done.stdout}\n{done.stderr}")
+    table = done.stdout.split("\n\n")[0].splitlines()[2:]  # header, rule, then one row per account
+    return {row.split()[0]: row.split()[1] for row in table}
+
+
+def hub_ports() -> dict[str, str]:
+    """LAB_HUB_* settings giving a hub free loopback ports of its own."""
+    return {"LAB_HUB_PORT": str(free_port()), "LAB_HUB_INTERNAL_PORT": str(free_port()),
+            "LAB_HUB_PROXY_API_PORT": str(free_port()), "LAB_HUB_VAULT_PORT": str(free_port())}
+
+
+def start_hub(settings: dict[str, str], log: Path, timeout: float = 120.0,
+              config: Path = REPO / "jupyterhub_config.py") -> RunningHub:
     """Start the hub with these LAB_* settings; return once the hub and its vault answer."""
     env = hub_environ(settings)
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(REPO / "jupyterhub_config.py")],
+            [sys.executable, "-m", "jupyterhub", "-f", str(config)],
             cwd=settings["LAB_HUB_STATE_DIR"] if "LAB_HUB_STATE_DIR" in settings else "/", env=env, stdout=out,
             stderr=subprocess.STDOUT,
             # JupyterHub stops its services with SIGINT: make sure they do not inherit an ignored one.

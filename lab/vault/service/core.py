@@ -20,11 +20,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from lab.hackathon import load_events
+from lab.hackathon.budgets import with_team_budgets
 from lab.policies import load_policies
 from lab.policies.model import Policy
 from lab.settings import LabSettings
 from lab.vault.engine import QueryEngine
 from lab.vault.errors import LedgerError
+from lab.vault.hackathon import HackathonDesk
 from lab.vault.ledger import Ledger
 from lab.vault.ledger_records import BudgetStatus, Reservation
 from lab.vault.query_spec import QuerySpec, ValidatedQuery, parse_spec, validate_spec
@@ -52,15 +55,17 @@ class VaultService:
         twins: the released twins, for previews and the catalog.
         builds: every twin build, released or rejected, for the dashboard (default: the
             released ones under ``twins``' directory).
+        hackathon: the hackathon events' submissions and leaderboards (None: no events).
     """
 
     def __init__(self, policies: Mapping[str, Policy], engine: QueryEngine, ledger: Ledger,
-                 twins: TwinStore, builds: BuildStore | None = None) -> None:
+                 twins: TwinStore, builds: BuildStore | None = None, hackathon: HackathonDesk | None = None) -> None:
         self.policies = dict(policies)
         self.engine = engine
         self.ledger = ledger
         self.twins = twins
         self.builds = builds if builds is not None else BuildStore(twins.twins_dir)
+        self.hackathon = hackathon
 
     @classmethod
     def from_settings(cls, settings: LabSettings) -> VaultService:
@@ -71,16 +76,18 @@ class VaultService:
             LedgerError: the ledger cannot be opened or prepared.
         """
         policies = load_policies(settings.policies_dir)
+        events = load_events(settings.policies_dir, policies)  # policies/events/*.yaml; all valid or none
         ledger = Ledger(settings.ledger_url)
         try:
             ledger.ensure_schema()
-            for change in ledger.sync_policies(policies):
+            for change in ledger.sync_policies(with_team_budgets(policies, events)):
                 log.info("policy: %s", change)
         except BaseException:
             ledger.close()
             raise
+        desk = HackathonDesk(events, policies, ledger, settings.data_dir, settings.vault_dir / "hackathon")
         return cls(policies, QueryEngine(policies, settings.data_dir), ledger, TwinStore(settings.twins_dir),
-                   BuildStore(settings.twins_dir, settings.staging_dir))
+                   BuildStore(settings.twins_dir, settings.staging_dir), desk)
 
     def close(self) -> None:
         """Close the ledger's connections."""

@@ -1,0 +1,111 @@
+"""Read event files, validate them completely, and apply none unless all are valid.
+
+Event files live in ``policies/events/``: a subdirectory, which the dataset-policy loader
+never reads (it lists only the files directly in ``policies/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from lab.errors import PolicyError, PolicyProblem
+from lab.hackathon.checks import event_problems
+from lab.hackathon.model import Event
+from lab.policies.loader import POLICY_SUFFIXES
+from lab.policies.model import Policy
+
+#: Where event files live, under the policies directory.
+EVENTS_SUBDIR = "events"
+
+
+def load_event(path: Path | str, policies: Mapping[str, Policy], teams: Iterable[str] | None = None) -> Event:
+    """Load and validate one event file against the dataset policies (and the hub's teams).
+
+    Raises:
+        PolicyError: listing every problem found in the file (file, key, problem, fix).
+    """
+    event, problems = _read(Path(path), policies, None if teams is None else list(teams))
+    if problems:
+        raise PolicyError(problems)
+    assert event is not None
+    return event
+
+
+def load_events(policies_dir: Path | str, policies: Mapping[str, Policy],
+                teams: Iterable[str] | None = None) -> dict[str, Event]:
+    """Every event in ``policies_dir/events/`` by name; none when the folder does not exist.
+
+    Raises:
+        PolicyError: listing every problem in every invalid file (no event is returned).
+    """
+    directory = Path(policies_dir) / EVENTS_SUBDIR
+    if not directory.is_dir():
+        return {}
+    known = None if teams is None else list(teams)
+    events: dict[str, Event] = {}
+    problems: list[PolicyProblem] = []
+    for path in sorted(p for p in directory.iterdir() if p.suffix in POLICY_SUFFIXES and p.is_file()):
+        event, file_problems = _read(path, policies, known)
+        problems += file_problems
+        if event is not None and not file_problems:
+            events[event.event] = event
+    if problems:
+        raise PolicyError(problems)
+    return events
+
+
+def _read(path: Path, policies: Mapping[str, Policy], teams: list[str] | None) -> tuple[Event | None,
+                                                                                       list[PolicyProblem]]:
+    file = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [PolicyProblem(file, "", "the file does not exist", "check the path")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [PolicyProblem(file, "", f"the file cannot be read ({type(exc).__name__})",
+                                    "check its permissions and that it is UTF-8 text")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere in the file"
+        return None, [PolicyProblem(file, "", f"YAML syntax error at {where}", "fix the indentation or quoting")]
+    if not isinstance(raw, dict):
+        return None, [PolicyProblem(file, "", "the file does not hold a mapping of keys",
+                                    "start from policies/events/welfare-challenge.yaml")]
+    try:
+        event = Event.model_validate(raw)
+    except ValidationError as exc:
+        return None, [PolicyProblem(file, _dotted(err["loc"]), _problem(err), _fix(err)) for err in exc.errors()]
+    return event, [PolicyProblem(file, *p) for p in event_problems(event, path.stem, policies, teams)]
+
+
+def _dotted(loc: tuple[object, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problem(error: dict[str, object]) -> str:
+    if error["type"] == "extra_forbidden":
+        return f"unknown key '{error['loc'][-1]}'"  # type: ignore[index]
+    if error["type"] == "missing":
+        return "this key is required"
+    if error["type"] == "timezone_aware":
+        return "the date has no time zone"
+    return str(error["msg"]).rstrip(".")
+
+
+def _fix(error: dict[str, object]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "remove it, or check its spelling (see docs/hackathon.md)"
+    if error["type"] == "missing":
+        return "add it (see docs/hackathon.md)"
+    if error["type"] == "timezone_aware":
+        return "write it in UTC, e.g. 2026-12-01T09:00:00Z"
+    if error["type"] == "literal_error":
+        return f"use one of {error.get('ctx', {}).get('expected', '')}"  # type: ignore[union-attr]
+    return "correct the value (see docs/hackathon.md)"
