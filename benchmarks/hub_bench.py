@@ -39,6 +39,7 @@ import argparse
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -49,6 +50,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -137,6 +139,44 @@ def load_average() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
+LOG_LINE = re.compile(r"^\[\w (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) (\S+)[^\]]*\] (.*)$")
+
+
+def log_events(hub: RunningHub) -> list[tuple[float, str, str]]:
+    """(epoch, kind, user) from the hub's log: the provisioning hook done ("prepared"), the process
+    started ("spawning": the bare hub has no hook; it names no user), and the user's server listening
+    ("serving": jupyter_server prints its URL, /user/<name>/...)."""
+    events = []
+    for line in hub.log.read_text(errors="replace").splitlines():
+        match = LOG_LINE.match(line)
+        if not match:
+            continue
+        when = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S.%f").timestamp()  # local time, like time.time()
+        source, text = match[2], match[3]
+        if source == "JupyterHub" and (found := re.match(r"Prepared (\S+)'s server", text)):
+            events.append((when, "prepared", found[1]))
+        elif source == "JupyterHub" and text.startswith("Spawning ") and "singleuser" in text:
+            events.append((when, "spawning", ""))
+        elif source == "ServerApp" and (found := re.match(r"https?://[^/]+/user/([^/]+)/", text)):
+            events.append((when, "serving", found[1]))
+    return events
+
+
+def spawn_breakdown(events: list[tuple[float, str, str]], name: str, posted: float, ready: float,
+                    hook: bool = True) -> tuple[float, float, float] | None:
+    """One spawn's (hook, server start, hub notices) in s: request -> hook done (or process started)
+    -> the server listens -> the hub's check finds it ready. None if the log does not tell."""
+    hooked = next((t for t, kind, who in events if posted - 0.05 <= t <= ready
+                   and ((kind, who) == ("prepared", name) if hook else kind == "spawning")), None)
+    if hooked is None:
+        return None
+    serving = next((t for t, kind, who in events if kind == "serving" and who == name and hooked <= t <= ready + 0.05),
+                   None)
+    if serving is None:
+        return None
+    return hooked - posted, serving - hooked, max(0.0, ready - serving)
+
+
 class Sampler(threading.Thread):
     """Samples the hub's memory every second; keeps the largest of each part."""
 
@@ -204,6 +244,7 @@ class Visit:
     rss_mib: float = 0.0
     pss_mib: float = 0.0
     error: str | None = None
+    spawn_epochs: tuple[float, float] = (0.0, 0.0)  # request sent, server ready (wall clock, for the hub's log)
 
 
 PHASES = ("login", "spawn", "kernel", "twin", "query", "stop")
@@ -227,7 +268,9 @@ def visit(hub: RunningHub, name: str, password: str, account: str, start: thread
         person = logged_in(hub.url, name, password)
         lap("login")
         phase = "spawn"
+        posted = time.time()
         spawn(person)
+        out.spawn_epochs = (posted, time.time())
         lap("spawn")
         phase = "kernel"
         kernel = person.kernel()
@@ -294,7 +337,7 @@ def timed_start(settings: dict[str, str], log: Path, config: Path | None = None)
 def sequential_spawns(hubs: dict[str, RunningHub], password: str, spawns: int) -> dict[str, dict]:
     """One person, spawned and stopped ``spawns`` times on each hub, alternating hubs."""
     persons = {kind: logged_in(hub.url, SEQUENTIAL, password) for kind, hub in hubs.items()}
-    results: dict[str, dict] = {kind: {"spawn_s": [], "stop_s": []} for kind in hubs}
+    results: dict[str, dict] = {kind: {"spawn_s": [], "stop_s": [], "epochs": []} for kind in hubs}
     first = persons["lab"]  # the first ever spawn creates the Unix account and home (provisioning)
     began = time.perf_counter()
     spawn(first)
@@ -302,12 +345,17 @@ def sequential_spawns(hubs: dict[str, RunningHub], password: str, spawns: int) -
     stop(first)
     for _ in range(spawns):
         for kind, person in persons.items():
-            began = time.perf_counter()
+            began, posted = time.perf_counter(), time.time()
             spawn(person)
             middle = time.perf_counter()
+            results[kind]["epochs"].append((posted, time.time()))
             stop(person)
             results[kind]["spawn_s"].append(middle - began)
             results[kind]["stop_s"].append(time.perf_counter() - middle)
+    for kind, hub in hubs.items():
+        events = log_events(hub)
+        results[kind]["breakdown"] = [b for posted, ready in results[kind].pop("epochs")
+                                      if (b := spawn_breakdown(events, SEQUENTIAL, posted, ready, hook=kind == "lab"))]
     return results
 
 
@@ -329,11 +377,13 @@ def simultaneous(hub: RunningHub, users: list[str], passwords: dict[str, str], p
     sampler.done.set()
     sampler.join()
     ok = [v for v in visits if v.error is None]
+    events = log_events(hub)
+    breakdown = [b for v in ok if (b := spawn_breakdown(events, v.name, *v.spawn_epochs))]
     return {
         "users": len(users), "succeeded": len(ok), "wall_s": wall, "load_after": load_average(),
         "phases": {p: [v.phases[p] for v in ok] for p in (*PHASES, "total")},
         "rss_mib": [v.rss_mib for v in ok], "pss_mib": [v.pss_mib for v in ok],
-        "hub_rss_mib": sampler.peak, "errors": [f"{v.name}: {v.error}" for v in visits if v.error],
+        "breakdown": breakdown, "hub_rss_mib": sampler.peak, "errors": [f"{v.name}: {v.error}" for v in visits if v.error],
     }
 
 
@@ -347,6 +397,17 @@ def bare_config(lab_root: Path) -> Path:
 
 def fmt(values: list[float]) -> str:
     return f"{percentile(values, 50):.2f}/{percentile(values, 95):.2f}" if values else "-"
+
+
+BREAKDOWN = "hook: request -> provisioned (bare: process started); server start: -> it listens; " \
+            "hub notices: -> the hub's check finds it"
+
+
+def breakdown_text(breakdown: list) -> str:
+    if not breakdown:
+        return "(not in the hub's log)"
+    parts = zip(("hook", "server start", "hub notices"), zip(*breakdown))
+    return "  ".join(f"{label} {fmt(list(values))}" for label, values in parts) + f"  (n={len(breakdown)})"
 
 
 def report(results: dict) -> None:
@@ -365,6 +426,9 @@ def report(results: dict) -> None:
     for label, data in rows:
         print(f"  {label:<26} {percentile(data['spawn_s'], 50):9.2f} {percentile(data['spawn_s'], 95):6.2f} "
               f"{max(data['spawn_s']):6.2f} {percentile(data['stop_s'], 50):8.2f}")
+    print(f"  where a spawn's time goes, p50/p95 in s ({BREAKDOWN}):")
+    for label, data in rows:
+        print(f"  {label:<26} {breakdown_text(data['breakdown'])}")
     ratio = f"lab/bare ratio of p50: {percentile(lab['spawn_s'], 50) / percentile(bare['spawn_s'], 50):.2f}; " \
         if bare else ""
     print(f"  {ratio}first spawn (creates the account and home): {lab['first_spawn_s']:.2f} s")
@@ -381,6 +445,7 @@ def report(results: dict) -> None:
               + " ".join(f"{fmt(ph[p]):>11}" for p in (*PHASES, "total"))
               + f" {round_['wall_s']:6.1f} {mem(round_['rss_mib']):>12} {mem(round_['pss_mib']):>12} "
               f"{peak['hub']:>7.0f}/{peak['proxy']:.0f}/{peak['vault']:.0f} {round_['load_after']:>17}")
+        print(f"      spawn: {breakdown_text(round_['breakdown'])}")
         for error in round_["errors"]:
             print(f"      failed: {error}")
 

@@ -35,9 +35,12 @@ _CLIENT_NAMES = (
     "connect",
     "datasets",
     "find_twin",
+    "hackathon_task",
     "history",
+    "leaderboard",
     "load_twin",
     "query",
+    "submit",
 )
 
 __all__ = list(_CLIENT_NAMES)

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(commands)
     policy.register(commands)
     twin.register(commands)
-    for optional in ("lab.commands.ledger", "lab.commands.vault", "lab.commands.hub"):
+    for optional in ("lab.commands.ledger", "lab.commands.vault", "lab.commands.hub", "lab.commands.academy"):
         try:
             module = __import__(optional, fromlist=["register"])
         except ImportError:

@@ -17,6 +17,7 @@ See docs/client.md for the user's guide.
 from lab.client.api import budget, columns, datasets, history
 from lab.client.connection import Connection, connect
 from lab.client.display import QueryResult
+from lab.client.hackathon import hackathon_task, leaderboard, submit
 from lab.client.errors import (
     BadBounds,
     BadColumn,
@@ -57,7 +58,10 @@ __all__ = [
     "connect",
     "datasets",
     "find_twin",
+    "hackathon_task",
     "history",
+    "leaderboard",
     "load_twin",
     "query",
+    "submit",
 ]

@@ -192,9 +192,11 @@ def _ledger(*, sync: bool = False) -> Iterator[Ledger]:
     settings = load_settings()
     policies = None
     if sync:
+        from lab.hackathon.budgets import ledger_policies
         from lab.policies import load_policies
 
-        policies = load_policies(settings.policies_dir)
+        # With the hackathon events' team budgets: syncing bare policies would drop them.
+        policies = ledger_policies(settings.policies_dir, load_policies(settings.policies_dir))
     ledger = Ledger(settings.ledger_url)
     try:
         ledger.ensure_schema()

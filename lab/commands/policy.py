@@ -26,18 +26,25 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from lab.hackathon import load_events
     from lab.policies import load_policies, load_policy
 
+    events = {}
     try:
         if args.files:
             policies = {p.dataset: p for p in (load_policy(path) for path in args.files)}
         else:
-            policies = load_policies(load_settings().policies_dir)
+            settings = load_settings()
+            policies = load_policies(settings.policies_dir)
+            events = load_events(settings.policies_dir, policies)  # policies/events/: hackathons
     except LabError as error:
         return fail(error)
     for name, policy in sorted(policies.items()):
         tables = ", ".join(f"{t} ({len(spec.columns)} columns)" for t, spec in policy.tables.items())
         print(f"ok  {name}: {tables}; synthesizer {policy.synthesis.synthesizer}")
+    for name, event in sorted(events.items()):
+        print(f"ok  event {name}: {', '.join(event.teams)}; {event.task.metric} of {event.task.dataset}."
+              f"{event.task.target}; {event.opens:%Y-%m-%d %H:%M} to {event.closes:%Y-%m-%d %H:%M} UTC")
     return 0
 
 

@@ -9,6 +9,7 @@ which the event adds to the dataset's policy before the ledger syncs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from lab.hackathon.model import Event
 from lab.policies.model import Policy
@@ -28,3 +29,17 @@ def with_team_budgets(policies: Mapping[str, Policy], events: Mapping[str, Event
         budgets = policy.budgets.model_copy(update={"group_epsilon": groups})
         out[event.task.dataset] = policy.model_copy(update={"budgets": budgets})
     return out
+
+
+def ledger_policies(policies_dir: Path | str, policies: Mapping[str, Policy]) -> dict[str, Policy]:
+    """What every ledger sync must apply: the policies plus the events' team budgets.
+
+    Syncing the bare policies would take the teams' allowances away (the ledger sets every
+    budget to what it is given), so the vault service and the CLI both sync through this.
+
+    Raises:
+        PolicyError: an event file is invalid (nothing is applied).
+    """
+    from lab.hackathon.loader import load_events
+
+    return with_team_budgets(policies, load_events(policies_dir, policies))

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Mapping
 from lab.hackathon.model import Event
 from lab.policies.model import Policy
 
-#: Most cells the public prediction grid may have (a submission is one row per cell).
-MAX_CELLS = 2000
+#: Most cells the public prediction grid may have: a submission has one prediction per cell,
+#: and the vault reads request bodies of at most 64 KiB (about 30 bytes a prediction).
+MAX_CELLS = 1000
 
 Problem = tuple[str, str, str]
 

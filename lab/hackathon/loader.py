@@ -52,10 +52,23 @@ def load_events(policies_dir: Path | str, policies: Mapping[str, Policy],
         event, file_problems = _read(path, policies, known)
         problems += file_problems
         if event is not None and not file_problems:
+            problems += _shared_team_problems(path, event, events)
             events[event.event] = event
     if problems:
         raise PolicyError(problems)
     return events
+
+
+def _shared_team_problems(path: Path, event: Event, earlier: Mapping[str, Event]) -> list[PolicyProblem]:
+    """A team's scoring budget is a group budget on the task's dataset, so one event per team and dataset."""
+    problems = []
+    for other in earlier.values():
+        if other.task.dataset == event.task.dataset:
+            for team in sorted(set(other.teams) & set(event.teams)):
+                problems.append(PolicyProblem(str(path), "teams", f"team '{team}' is already in event "
+                                              f"'{other.event}' on dataset '{event.task.dataset}'",
+                                              "give each event its own teams (a team's scoring budget is per dataset)"))
+    return problems
 
 
 def _read(path: Path, policies: Mapping[str, Policy], teams: list[str] | None) -> tuple[Event | None,

@@ -12,12 +12,14 @@ shows at the next spawn)::
     ~/teams/<team>      -> <teams>/<team>      link to the team's shared folder
     ~/academy/<cohort>/                        read-only copy of the cohort's course folder
     ~/getting-started.ipynb                    copied once; yours to edit
+    ~/hackathon/<event>-starter.ipynb          copied once per event of your teams; yours to edit
 
 Plan (JSON on stdin)::
 
     {"twins": {"welfare": "/srv/lab/twins/welfare"}, "teams": {"team-red": "/srv/lab/teams/team-red"},
      "courses": {"cohort-2026-spring": "/opt/lab/notebooks/academy/cohort-2026-spring"},
-     "starter": "/opt/lab/notebooks/getting-started.ipynb"}
+     "starter": "/opt/lab/notebooks/getting-started.ipynb",
+     "hackathon": {"welfare-challenge": "/opt/lab/notebooks/hackathon/starter.ipynb"}}
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Any
 
 #: Marks a course folder this module copied (and may therefore replace).
 COURSE_MARKER = ".lab-course"
+#: The event name in the hackathon starter notebook, replaced by each event's own.
+STARTER_EVENT = 'EVENT = \\"welfare-challenge\\"'
 
 
 def apply_plan(home: Path, plan: dict[str, Any]) -> dict[str, list[str]]:
@@ -44,7 +48,22 @@ def apply_plan(home: Path, plan: dict[str, Any]) -> dict[str, list[str]]:
     if starter and Path(starter).is_file() and not (home / Path(starter).name).exists():
         shutil.copyfile(starter, home / Path(starter).name)
         done["copied"].append(Path(starter).name)
+    _copy_hackathon_starters(home / "hackathon", plan.get("hackathon", {}), done)
     return done
+
+
+def _copy_hackathon_starters(folder: Path, wanted: dict[str, str], done: dict[str, list[str]]) -> None:
+    """Copy the starter once per event, with the event's name in it; never replace the user's copy."""
+    if not _usable_folder(folder, bool(wanted), done):
+        return
+    for event, source in sorted(wanted.items()):
+        target = folder / f"{event}-starter.ipynb"
+        if target.exists() or target.is_symlink() or not Path(source).is_file():
+            continue
+        text = Path(source).read_text(encoding="utf-8")
+        target.write_text(text.replace(STARTER_EVENT, STARTER_EVENT.replace("welfare-challenge", event)),
+                          encoding="utf-8")
+        done["copied"].append(f"hackathon/{target.name}")
 
 
 def _sync_links(folder: Path, wanted: dict[str, str], done: dict[str, list[str]]) -> None:

@@ -9,7 +9,8 @@
    is also what the vault sees;
 3. as root: creates the Unix account on first spawn, sets its membership of the lab's
    Unix groups (one per dataset twin and per team), creates team folders;
-4. as the user: lays out the home (lab.hub.home): twins, team links, course copies, starter.
+4. as the user: lays out the home (lab.hub.home): twins, team links, course copies, starter,
+   and for each hackathon event of the user's teams its twins and a starter notebook.
 """
 
 from __future__ import annotations
@@ -26,16 +27,20 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.hackathon import Event, load_events
 from lab.hub import accounts
 from lab.hub.access import Access, access_of
 from lab.hub.errors import HubError
 from lab.hub.host import ensure_team_dir, ensure_twin_dir
 from lab.hub.people import People, load_people
-from lab.hub.settings import HubSettings
+from lab.hub.settings import NOTEBOOKS_DIR, HubSettings
 from lab.policies import load_policies
 from lab.policies.model import Policy
 
 log = logging.getLogger(__name__)
+
+#: Copied to ``~/hackathon/<event>-starter.ipynb`` for each event of the user's teams.
+HACKATHON_STARTER = NOTEBOOKS_DIR / "hackathon" / "starter.ipynb"
 
 
 class ProvisioningError(HubError):
@@ -59,6 +64,7 @@ class Provisioner:
         self.hub = hub
         self._people = people
         self._policies = dict(policies)
+        self._events: dict[str, Event] = {}
 
     async def __call__(self, spawner: Any) -> None:
         name, hub_log = spawner.user.name, spawner.log  # JupyterHub's logger: these lines go to the hub's log
@@ -85,6 +91,16 @@ class Provisioner:
             log.error("The dataset policies are invalid; using the last valid ones. %s", error.message)
         return self._people, self._policies
 
+    def current_events(self, people: People, policies: Mapping[str, Policy],
+                       log: logging.Logger | logging.LoggerAdapter = log) -> dict[str, Event]:
+        """The hackathon events (policies/events/) as they are now, or the last valid ones (logged)."""
+        teams = [name for name, group in people.groups.items() if group.kind == "team"]
+        try:
+            self._events = load_events(self.hub.lab.policies_dir, policies, teams)
+        except LabError as error:
+            log.error("The hackathon event files are invalid; using the last valid ones. %s", error.message)
+        return self._events
+
     def prepare(self, access: Access, policies: Mapping[str, Policy],
                 log: logging.Logger | logging.LoggerAdapter = log) -> dict[str, list[str]]:
         """Accounts, groups and folders as root, then the home as the user (blocking)."""
@@ -92,11 +108,15 @@ class Provisioner:
         for dataset in policies:
             ensure_twin_dir(hub, dataset)
         teams = {team: str(ensure_team_dir(hub, team)) for team in access.teams}
+        events = {name: e for name, e in self.current_events(self._people, policies, log).items()
+                  if set(e.teams) & set(access.teams)}
+        twins = sorted(set(access.twins) | {d for e in events.values() for d in e.datasets if d in policies})
         plan = {
-            "twins": {d: str(hub.lab.twins_dir / d) for d in access.twins if _has_release(hub.lab.twins_dir / d)},
+            "twins": {d: str(hub.lab.twins_dir / d) for d in twins if _has_release(hub.lab.twins_dir / d)},
             "teams": teams,
             "courses": {c: str(hub.academy_dir / c) for c in access.cohorts if (hub.academy_dir / c).is_dir()},
             "starter": str(hub.starter_notebook),
+            "hackathon": {name: str(HACKATHON_STARTER) for name in events},
         }
         if not hub.isolation:
             home = hub.homes_dir / access.name
@@ -107,7 +127,7 @@ class Provisioner:
         if entry.pw_dir and (os.stat(entry.pw_dir).st_mode & 0o777) != 0o700:
             log.warning("Home of %s was not private; setting it back to 0700", account)
             os.chmod(entry.pw_dir, 0o700)
-        wanted = {hub.twin_group(d) for d in access.twins} | {hub.team_group(t) for t in access.teams}
+        wanted = {hub.twin_group(d) for d in twins} | {hub.team_group(t) for t in access.teams}
         managed = (f"{hub.group_prefix}twin-", f"{hub.group_prefix}team-")
         joined, left = accounts.ensure_memberships(account, wanted, managed)
         if joined or left:

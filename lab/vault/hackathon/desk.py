@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from lab.errors import LabError
 from lab.hackathon.grid import grid_cells
 from lab.hackathon.model import Event
 from lab.policies.model import Policy
@@ -80,6 +81,7 @@ class HackathonDesk:
             "event": event.event, "title": event.title, "description": event.description.strip(),
             "organisers": event.organisers, "opens": event.opens.isoformat(), "closes": event.closes.isoformat(),
             "status": _status(event, now), "teams": event.teams, "datasets": event.datasets,
+            "leaderboard_page": f"dash/hackathon/{event.event}",  # under the vault's URL, behind its login
             "task": {"dataset": event.task.dataset, "table": event.task.table, "target": event.task.target,
                      "target_type": target.type, "categories": target.categories, "bounds": target.bounds,
                      "features": event.task.features, "metric": event.task.metric,
@@ -191,15 +193,24 @@ class HackathonDesk:
                 predictions = [best["predictions"][cid] for cid in holdout.cell_ids]
                 losses, unit = row_losses(event, target, predictions, cells, truth)
                 # The final score is the team's own release: the team is the ledger's actor for it.
-                reservation = self.ledger.reserve(user=team, groups=[team], dataset=event.task.dataset,
-                                                  epsilon=epsilon, kind=KIND,
-                                                  description={"event": event.event, "team": team, "part": "private",
-                                                               "submission": best["id"], "via": "vault-service"})
+                try:
+                    reservation = self.ledger.reserve(user=team, groups=[team], dataset=event.task.dataset,
+                                                      epsilon=epsilon, kind=KIND,
+                                                      description={"event": event.event, "team": team,
+                                                                   "part": "private", "submission": best["id"],
+                                                                   "via": "vault-service"})
+                except LabError as refused:  # the ranking is still computed once: this team is unscored
+                    log.error("hackathon %r: final score of %r refused: %s", event.event, team, refused.message)
+                    rows.append({"team": team, "score": None, "interval": None,
+                                 "note": f"not scored ({type(refused).__name__}); ask the organisers"})
+                    continue
                 try:
                     score = release_score(event, losses, unit, policy.privacy_unit.max_rows_per_person, epsilon)
-                except BaseException as exc:
+                except Exception as exc:  # noqa: BLE001 - charged, not released: recorded, and the others go on
+                    log.exception("hackathon %r: final score of %r failed", event.event, team)
                     self._record(reservation.id, "failed", {"error": type(exc).__name__})
-                    raise
+                    rows.append({"team": team, "score": None, "interval": None, "note": "not scored (a failure)"})
+                    continue
                 self._record(reservation.id, "released", {"event": event.event})
                 rows.append({"team": team, "submission": best["id"], **score.to_dict()})
             document = {"computed_at": self.clock().isoformat(), "ranking": _ranked(event, rows)}

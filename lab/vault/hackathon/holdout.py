@@ -48,7 +48,7 @@ def held_out_mask(rows: int, seed: int, fraction: float) -> np.ndarray:
     """Which rows the twin pipeline held out (True) for a table of ``rows`` rows.
 
     >>> held_out_mask(5, 0, 0.5).tolist()
-    [False, True, False, False, True]
+    [False, True, True, True, False]
     """
     return np.random.default_rng(seed).random(rows) < fraction
 

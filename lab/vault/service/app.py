@@ -24,6 +24,7 @@ from tornado.web import Application, RequestHandler
 from lab.vault.service.auth import Identity, OAuthCallbackHandler
 from lab.vault.service.core import VaultService
 from lab.vault.service.dashboard import dashboard_routes
+from lab.vault.service.dashboard_hackathon import hackathon_page_routes
 from lab.vault.service.hackathon_handlers import hackathon_routes
 from lab.vault.service.handlers import BODY_LIMIT, ROUTES, NotFoundHandler, RootHandler
 
@@ -48,6 +49,7 @@ def make_app(vault: VaultService, identity: Identity, executor: ThreadPoolExecut
         raise ValueError(f"prefix={prefix!r} must start and end with '/'")
     routes: list[tuple[Any, ...]] = [(re.escape(prefix + path), cls) for path, cls in ROUTES]
     routes += hackathon_routes(prefix)  # api/hackathon/<event>[/submit|/leaderboard]
+    routes += hackathon_page_routes(prefix)  # dash/hackathon/<event>, before the dashboard's catch-all
     routes += dashboard_routes(prefix)  # HTML pages under dash/, behind the same authentication
     routes.append((re.escape(prefix) + "?", RootHandler))
     if hub_auth is not None:

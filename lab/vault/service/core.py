@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab.hackathon import load_events
 from lab.hackathon.budgets import with_team_budgets
@@ -27,7 +27,6 @@ from lab.policies.model import Policy
 from lab.settings import LabSettings
 from lab.vault.engine import QueryEngine
 from lab.vault.errors import LedgerError
-from lab.vault.hackathon import HackathonDesk
 from lab.vault.ledger import Ledger
 from lab.vault.ledger_records import BudgetStatus, Reservation
 from lab.vault.query_spec import QuerySpec, ValidatedQuery, parse_spec, validate_spec
@@ -37,6 +36,9 @@ from lab.vault.service.builds import BuildStore
 from lab.vault.service.catalog import catalog_entry
 from lab.vault.service.errors import AdminOnly, BadParameter
 from lab.vault.service.twins import TwinStore
+
+if TYPE_CHECKING:  # imported in from_settings: lab.vault.hackathon imports this package's errors
+    from lab.vault.hackathon import HackathonDesk
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,8 @@ class VaultService:
         except BaseException:
             ledger.close()
             raise
+        from lab.vault.hackathon import HackathonDesk
+
         desk = HackathonDesk(events, policies, ledger, settings.data_dir, settings.vault_dir / "hackathon")
         return cls(policies, QueryEngine(policies, settings.data_dir), ledger, TwinStore(settings.twins_dir),
                    BuildStore(settings.twins_dir, settings.staging_dir), desk)

@@ -8,11 +8,12 @@ hub groups, never from the request.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lab.vault.hackathon import HackathonDesk
-from lab.vault.hackathon.errors import EventNotFound
 from lab.vault.service.handlers import BodyHandler, VaultHandler
+
+if TYPE_CHECKING:  # lab.vault.hackathon imports this package's errors: import it lazily
+    from lab.vault.hackathon import HackathonDesk
 
 #: An event name in a URL (the event files' names).
 EVENT = r"([A-Za-z][A-Za-z0-9_\-]{0,62})"
@@ -20,6 +21,8 @@ EVENT = r"([A-Za-z][A-Za-z0-9_\-]{0,62})"
 
 def desk_of(handler: VaultHandler) -> HackathonDesk:
     """The service's hackathon desk, or a 404 when the vault runs no events."""
+    from lab.vault.hackathon.errors import EventNotFound
+
     desk = handler.vault.hackathon
     if desk is None:
         raise EventNotFound("this vault runs no hackathon events.")
