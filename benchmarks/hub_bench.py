@@ -383,14 +383,16 @@ def simultaneous(hub: RunningHub, users: list[str], passwords: dict[str, str], p
         "users": len(users), "succeeded": len(ok), "wall_s": wall, "load_after": load_average(),
         "phases": {p: [v.phases[p] for v in ok] for p in (*PHASES, "total")},
         "rss_mib": [v.rss_mib for v in ok], "pss_mib": [v.pss_mib for v in ok],
-        "breakdown": breakdown, "hub_rss_mib": sampler.peak, "errors": [f"{v.name}: {v.error}" for v in visits if v.error],
+        "breakdown": breakdown, "hub_rss_mib": sampler.peak,
+        "errors": [f"{v.name}: {v.error}" for v in visits if v.error],
     }
 
 
 def bare_config(lab_root: Path) -> Path:
     """The bare hub's configuration: the lab's, with no provisioning hook."""
     path = lab_root / "bare_jupyterhub_config.py"
-    path.write_text(f"c = get_config()  # noqa: F821\nload_subconfig({str(REPO / 'jupyterhub_config.py')!r})  # noqa: F821\n"
+    path.write_text("c = get_config()  # noqa: F821\n"
+                    f"load_subconfig({str(REPO / 'jupyterhub_config.py')!r})  # noqa: F821\n"
                     "c.Spawner.pre_spawn_hook = None\n")
     return path
 
@@ -468,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)  # `kill PID` cleans up like Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored (`... &`)
     prefix = f"labb{secrets.token_hex(2)}-"
     lab_root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     lab_root.chmod(0o755)

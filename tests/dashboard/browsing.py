@@ -7,9 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
 
 class Visitor:
     """One browser context (its own cookies) on the vault service at ``base`` (ending in ``/``)."""

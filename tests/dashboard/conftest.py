@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.dashboard.browsing import CHROMIUM, CHROMIUM_ARGS, Visitor
+from tests.dashboard.browsing import Visitor
 from tests.service.conftest import USERS, demo_policies, vault  # noqa: F401 - `vault` is a fixture used here
 from tests.service.running import REPO, RunningVault, lab_environ
 
@@ -68,19 +68,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     yield directory
     print(f"\ndashboard screenshots: {directory}")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed. Fix: bash deploy/ensure-browser.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from lab.policies import load_policies
 from synth.bundle import verify_bundle
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.slow
 
 
@@ -84,30 +83,24 @@ def test_twin_stays_inside_the_policy(welfare_bundle):
             assert twin[name].dropna().between(float(low), float(high)).all(), name
 
 
-def test_report_renders_in_a_browser(welfare_bundle, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed. Fix: bash deploy/ensure-browser.sh")
-    from playwright.sync_api import sync_playwright
-
+def test_report_renders_in_a_browser(browser, welfare_bundle, tmp_path):
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        page.goto((welfare_bundle / "report.html").as_uri())
-        headings = page.locator("h2").all_inner_texts()
-        for section in ("Release gates", "Fidelity", "Privacy", "Utility", "Figures"):
-            assert section in headings
-        figures = page.locator("img")
-        assert figures.count() >= 4
-        widths = figures.evaluate_all("images => images.map(image => image.naturalWidth)")
-        assert all(width > 100 for width in widths), "a plot did not load"
-        body = page.locator("body").inner_text()
-        assert "column shapes" in body.lower() and "pair trends" in body.lower()
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        browser.close()
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto((welfare_bundle / "report.html").as_uri())
+    headings = page.locator("h2").all_inner_texts()
+    for section in ("Release gates", "Fidelity", "Privacy", "Utility", "Figures"):
+        assert section in headings
+    figures = page.locator("img")
+    assert figures.count() >= 4
+    widths = figures.evaluate_all("images => images.map(image => image.naturalWidth)")
+    assert all(width > 100 for width in widths), "a plot did not load"
+    body = page.locator("body").inner_text()
+    assert "column shapes" in body.lower() and "pair trends" in body.lower()
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    context.close()
     assert errors == []
     assert (tmp_path / "report.png").stat().st_size > 50_000
 

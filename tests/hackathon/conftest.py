@@ -6,6 +6,7 @@ Each test owns its teams (a team's scoring budget is shared across its tests oth
 * ``open-challenge``: open; team-red (dan) and team-blue (erin), 3 submissions a day.
 * ``tiny-budget``: open; team-gold (gus), budget for two public scores.
 * ``coverage``: open; team-green (gina), room for 100 scores (the statistical test).
+* ``starter-challenge``: open; team-starter (sam), for the starter notebook.
 * ``future-challenge`` / ``past-challenge``: not open yet / closed; team-future, team-past.
 * ``closing``: closes :data:`CLOSING_SECONDS` after the service starts; team-x, team-y.
 """
@@ -29,7 +30,7 @@ DAY = dt.timedelta(days=1)
 
 USERS = {"dan": ["hackathon", "team-red"], "erin": ["hackathon", "team-blue"], "gus": ["team-gold"],
          "gina": ["team-green"], "fay": ["team-future"], "pat": ["team-past"], "xan": ["team-x"],
-         "yan": ["team-y"], "nobody": ["hackathon"]}
+         "yan": ["team-y"], "sam": ["team-starter"], "nobody": ["hackathon"]}
 
 
 def event_yaml(name: str, teams: list[str], opens: dt.datetime, closes: dt.datetime, *,
@@ -59,6 +60,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> VaultSite:
              event_yaml("tiny-budget", ["team-gold"], now - DAY, now + DAY, team_epsilon="0.1"),
              event_yaml("coverage", ["team-green"], now - DAY, now + DAY, team_epsilon="50",
                         epsilon_per_score="0.5", per_day=1000),
+             event_yaml("starter-challenge", ["team-starter"], now - DAY, now + DAY),
              event_yaml("future-challenge", ["team-future"], now + DAY, now + 2 * DAY),
              event_yaml("past-challenge", ["team-past"], now - 2 * DAY, now - DAY),
              event_yaml("closing", ["team-x", "team-y"], now - DAY, now + dt.timedelta(seconds=CLOSING_SECONDS))]

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 
-from tests.dashboard.browsing import CHROMIUM, CHROMIUM_ARGS, Visitor
+from tests.dashboard.browsing import Visitor
 from tests.support.vault_service import VaultService, VaultUser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed. Fix: bash deploy/ensure-browser.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def visitor(browser: Any, service: VaultService, tmp_path: Path) -> Visitor:
