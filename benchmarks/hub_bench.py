@@ -522,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--- {kind} hub log tail ---\n{running.log_tail(3000)}", file=sys.stderr)
         return 2
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up half-way
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not stop the clean-up half-way
+            signal.signal(stop_signal, signal.SIG_IGN)
         for running in hubs.values():
             running.stop()
         remove_accounts(prefix)

@@ -97,6 +97,8 @@ def create_course(cohort: str, courses_dir: Path, *, exchange: Path | None = Non
         raise AcademyError(f"No lessons folder at {lessons_dir}.")
     course = Course(cohort=cohort, root=courses_dir / cohort, exchange=exchange or courses_dir / "exchange")
     course.root.mkdir(parents=True, exist_ok=True)
+    # The gradebook and everyone's submissions live here: trainers only.
+    os.chmod(course.root, 0o700)
     course.exchange.mkdir(parents=True, exist_ok=True)
     os.chmod(course.exchange, 0o1777)
     (course.root / "nbgrader_config.py").write_text(

@@ -13,13 +13,15 @@ shows at the next spawn)::
     ~/academy/<cohort>/                        read-only copy of the cohort's course folder
     ~/getting-started.ipynb                    copied once; yours to edit
     ~/hackathon/<event>-starter.ipynb          copied once per event of your teams; yours to edit
+    ~/.jupyter/nbgrader_config.py              for cohort members: the academy's exchange and their name
 
 Plan (JSON on stdin)::
 
     {"twins": {"welfare": "/srv/lab/twins/welfare"}, "teams": {"team-red": "/srv/lab/teams/team-red"},
      "courses": {"cohort-2026-spring": "/opt/lab/notebooks/academy/cohort-2026-spring"},
      "starter": "/opt/lab/notebooks/getting-started.ipynb",
-     "hackathon": {"welfare-challenge": "/opt/lab/notebooks/hackathon/starter.ipynb"}}
+     "hackathon": {"welfare-challenge": "/opt/lab/notebooks/hackathon/starter.ipynb"},
+     "nbgrader": {"exchange": "/srv/lab/academy/exchange", "student_id": "carol"}}
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from typing import Any
 
 #: Marks a course folder this module copied (and may therefore replace).
 COURSE_MARKER = ".lab-course"
+#: First line of the nbgrader config this module writes (and may therefore rewrite).
+NBGRADER_MARKER = "# Written by the lab at each spawn"
 #: The event name in the hackathon starter notebook, replaced by each event's own.
 STARTER_EVENT = 'EVENT = \\"welfare-challenge\\"'
 
@@ -49,7 +53,32 @@ def apply_plan(home: Path, plan: dict[str, Any]) -> dict[str, list[str]]:
         shutil.copyfile(starter, home / Path(starter).name)
         done["copied"].append(Path(starter).name)
     _copy_hackathon_starters(home / "hackathon", plan.get("hackathon", {}), done)
+    _write_nbgrader_config(home / ".jupyter" / "nbgrader_config.py", plan.get("nbgrader"), done)
     return done
+
+
+def _write_nbgrader_config(path: Path, wanted: dict[str, str] | None, done: dict[str, list[str]]) -> None:
+    """Point nbgrader's Assignments tab at the academy's exchange, under the person's hub name.
+
+    Without ``student_id`` nbgrader would name submissions after the Unix account
+    (``jupyter-carol``), which the trainers' gradebook does not know. A config the person
+    wrote themselves (no marker line) is left alone.
+    """
+    ours = path.is_file() and path.read_text().startswith(NBGRADER_MARKER)
+    if path.exists() and not ours:
+        done["skipped"].append(str(path.name))
+        return
+    if not wanted:
+        if ours:
+            path.unlink()
+            done["removed"].append(path.name)
+        return
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    path.write_text(f"{NBGRADER_MARKER} (lab.hub.home); your own settings go in another config file.\n"
+                    f"c.Exchange.root = {wanted['exchange']!r}\n"
+                    "c.Exchange.path_includes_course = True\n"
+                    f"c.CourseDirectory.student_id = {wanted['student_id']!r}\n")
+    done["copied"].append(path.name)
 
 
 def _copy_hackathon_starters(folder: Path, wanted: dict[str, str], done: dict[str, list[str]]) -> None:

@@ -66,6 +66,9 @@ def prepare_host(hub: HubSettings, policies: Mapping[str, Policy], teams: Iterab
         ensure_twin_dir(hub, dataset)
     for team in teams:
         ensure_team_dir(hub, team)
+    # nbgrader's exchange for the academy: everyone drops submissions there (sticky, as nbgrader expects).
+    _ensure_dir(lab.root / "academy", 0o755)
+    _ensure_dir(lab.root / "academy" / "exchange", 0o1777)
     check_runnable_by(hub.vault_account)
 
 

@@ -117,6 +117,9 @@ class Provisioner:
             "courses": {c: str(hub.academy_dir / c) for c in access.cohorts if (hub.academy_dir / c).is_dir()},
             "starter": str(hub.starter_notebook),
             "hackathon": {name: str(HACKATHON_STARTER) for name in events},
+            # The academy's nbgrader exchange (`lab academy cohort create` makes it, mode 1777).
+            "nbgrader": ({"exchange": str(hub.lab.root / "academy" / "exchange"), "student_id": access.name}
+                         if access.cohorts else None),
         }
         if not hub.isolation:
             home = hub.homes_dir / access.name
