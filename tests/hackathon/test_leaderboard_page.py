@@ -23,6 +23,8 @@ def test_a_team_member_sees_the_leaderboard_and_their_budget(browser: Any, servi
     erin = visitor(browser, service, tmp_path)
     erin.open("dash/hackathon/open-challenge", status=401)  # not logged in: the login form
     erin.login(users["erin"].token)
+    erin.open("dash/", shot=None)
+    assert "Hackathon: open-challenge" in erin.text("nav.main-nav")  # the menu leads to the event
     erin.open("dash/hackathon/open-challenge", shot="hackathon-leaderboard")
     board = erin.text("#public-leaderboard")
     assert "team-blue" in board and "team-red" in board

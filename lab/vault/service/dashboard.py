@@ -116,10 +116,19 @@ class DashboardPage(VaultHandler):
             "caller": self._caller, "dash": self.dash, "nav": self.nav,
             "css": f"{self.dash}static/dashboard.css?v={_css_version()}",
             "hub_home": url_path_join(hub.hub_prefix, "home") if hub is not None else None,
+            "events": self._my_events(),
             **values,
         }
         self.set_status(status)
         self.finish(environment().get_template(template).render(**namespace))
+
+    def _my_events(self) -> list[str]:
+        """Hackathon events the caller takes part in (every event for admins), for the menu."""
+        desk, caller = self.vault.hackathon, getattr(self, "_caller", None)
+        if desk is None or caller is None:
+            return []
+        return [name for name, event in sorted(desk.events.items())
+                if caller.admin or set(event.teams) & set(caller.groups)]
 
     def login_page(self, status: int = 200, problem: str = "", notice: str = "") -> None:
         """The standalone login form (the page asked for comes back after login)."""
