@@ -9,8 +9,10 @@ JupyterHub makes the same choice.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -79,3 +81,26 @@ class LabSpawner(LocalProcessSpawner):
         if not self.isolation and os.geteuid() == 0:
             args.append("--allow-root")  # the demo mode run as root: every server is root's
         return args
+
+    async def start(self) -> tuple[str, int]:
+        ip, port = await super().start()
+        await self._wait_for_port(ip, port)
+        return ip, port
+
+    async def _wait_for_port(self, ip: str, port: int) -> None:
+        """Return once the server listens (or its process has ended, or start_timeout passed).
+
+        JupyterHub checks a new server at growing random intervals and so finds it up about
+        1.5 s late; polling the port every 50 ms here makes its first check succeed.
+        """
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if await self.poll() is not None:
+                return  # the process died: JupyterHub's own check reports it
+            try:
+                _, writer = await asyncio.open_connection(ip or "127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return
