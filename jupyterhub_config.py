@@ -98,6 +98,9 @@ c.LabSpawner.isolation = hub.isolation
 c.LabSpawner.account_template = hub.account_template
 c.LabSpawner.homes_dir = str(hub.homes_dir)
 c.Spawner.cmd = [str(Path(python).parent / "jupyterhub-singleuser")]
+# The machine has no route to the internet: no news feed, no update check (and no pop-up asking).
+c.Spawner.args = ["--LabApp.news_url=None",
+                  "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"]
 c.Spawner.default_url = "/lab/tree/getting-started.ipynb"  # the five-step notebook; re-copied at spawn if deleted
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from lab.errors import PolicyError, PolicyProblem
@@ -17,6 +16,7 @@ from lab.hackathon.checks import event_problems
 from lab.hackathon.model import Event
 from lab.policies.loader import POLICY_SUFFIXES
 from lab.policies.model import Policy
+from lab.policies.yaml_file import read_yaml_mapping
 
 #: Where event files live, under the policies directory.
 EVENTS_SUBDIR = "events"
@@ -74,20 +74,9 @@ def _shared_team_problems(path: Path, event: Event, earlier: Mapping[str, Event]
 def _read(path: Path, policies: Mapping[str, Policy], teams: list[str] | None) -> tuple[Event | None,
                                                                                        list[PolicyProblem]]:
     file = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, [PolicyProblem(file, "", "the file does not exist", "check the path")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [PolicyProblem(file, "", f"the file cannot be read ({type(exc).__name__})",
-                                    "check its permissions and that it is UTF-8 text")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere in the file"
-        return None, [PolicyProblem(file, "", f"YAML syntax error at {where}", "fix the indentation or quoting")]
-    if not isinstance(raw, dict):
-        return None, [PolicyProblem(file, "", "the file does not hold a mapping of keys",
-                                    "start from policies/events/welfare-challenge.yaml")]
+    raw, problems = read_yaml_mapping(path, example="start from policies/events/welfare-challenge.yaml")
+    if raw is None:
+        return None, problems
     try:
         event = Event.model_validate(raw)
     except ValidationError as exc:

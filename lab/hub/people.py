@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lab.errors import PolicyProblem
 from lab.hub.errors import PeopleError
+from lab.policies.yaml_file import read_yaml_mapping
 
 PEOPLE_VERSION = 1
 #: The hub group that holds the admins listed under ``admins``.
@@ -138,28 +138,9 @@ def load_people(path: Path | str) -> People:
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any] | None, list[PolicyProblem]]:
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [PolicyProblem(file, "", "the file does not exist",
-                                    "create it (policies/hub/people.yaml is the example), or set "
-                                    "LAB_HUB_PEOPLE_FILE to its path")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [PolicyProblem(file, "", f"the file cannot be read ({type(exc).__name__})",
-                                    "check its permissions and that it is UTF-8 text")]
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere in the file"
-        reason = getattr(exc, "problem", None) or "invalid YAML"
-        return None, [PolicyProblem(file, "", f"YAML syntax error at {where}: {reason}",
-                                    "fix the indentation or quoting there")]
-    if not isinstance(raw, dict):
-        return None, [PolicyProblem(file, "", "the file does not hold a mapping of keys",
-                                    "start from policies/hub/people.yaml (docs/hub.md explains every key)")]
-    return raw, []
+    return read_yaml_mapping(path, if_missing="create it (policies/hub/people.yaml is the example), or set "
+                                              "LAB_HUB_PEOPLE_FILE to its path",
+                             example="start from policies/hub/people.yaml (docs/hub.md explains every key)")
 
 
 def _cross_checks(spec: PeopleFile) -> list[tuple[str, str, str]]:
@@ -167,7 +148,7 @@ def _cross_checks(spec: PeopleFile) -> list[tuple[str, str, str]]:
     problems: list[tuple[str, str, str]] = []
     if ADMINS_GROUP in spec.groups:
         problems.append((f"groups.{ADMINS_GROUP}", f"'{ADMINS_GROUP}' is reserved for the people listed "
-                         "under 'admins'", f"list them under 'admins', or rename the group"))
+                         "under 'admins'", "list them under 'admins', or rename the group"))
     listed = set(spec.admins) | set(spec.users) | {m for g in spec.groups.values() for m in g.members}
     for index, name in enumerate(spec.demo_accounts):
         if name not in listed:

@@ -6,12 +6,12 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from lab.errors import PolicyError, PolicyProblem
 from lab.policies.checks import policy_problems
 from lab.policies.model import Policy
+from lab.policies.yaml_file import read_yaml_mapping
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 
@@ -60,24 +60,9 @@ def load_policies(directory: Path | str) -> dict[str, Policy]:
 
 def _read(path: Path) -> tuple[Policy | None, list[PolicyProblem]]:
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [PolicyProblem(file, "", "the file does not exist", "check the path")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [PolicyProblem(file, "", f"the file cannot be read ({type(exc).__name__})",
-                                    "check its permissions and that it is UTF-8 text")]
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere in the file"
-        reason = getattr(exc, "problem", None) or "invalid YAML"
-        return None, [PolicyProblem(file, "", f"YAML syntax error at {where}: {reason}",
-                                    "fix the indentation or quoting there")]
-    if not isinstance(raw, dict):
-        return None, [PolicyProblem(file, "", "the file does not hold a mapping of keys",
-                                    "start from an example in docs/policies.md")]
+    raw, problems = read_yaml_mapping(path)
+    if raw is None:
+        return None, problems
     try:
         policy = Policy.model_validate(raw)
     except ValidationError as exc:
