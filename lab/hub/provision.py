@@ -32,7 +32,7 @@ from lab.hub import accounts
 from lab.hub.access import Access, access_of
 from lab.hub.errors import HubError
 from lab.hub.host import ensure_team_dir, ensure_twin_dir
-from lab.hub.people import People, load_people
+from lab.hub.people import ADMINS_GROUP, People, load_people
 from lab.hub.settings import NOTEBOOKS_DIR, HubSettings
 from lab.policies import load_policies
 from lab.policies.model import Policy
@@ -117,6 +117,8 @@ class Provisioner:
             "courses": {c: str(hub.academy_dir / c) for c in access.cohorts if (hub.academy_dir / c).is_dir()},
             "starter": str(hub.starter_notebook),
             "hackathon": {name: str(HACKATHON_STARTER) for name in events},
+            # Trainers (and admins) see nbgrader's grader and assignment editor; others do not.
+            "trainer": bool({"trainers", ADMINS_GROUP} & set(access.groups)),
             # The academy's nbgrader exchange (`lab academy cohort create` makes it, mode 1777).
             "nbgrader": ({"exchange": str(hub.lab.root / "academy" / "exchange"), "student_id": access.name}
                          if access.cohorts else None),

@@ -25,3 +25,14 @@ def test_a_config_the_person_wrote_is_left_alone(tmp_path: Path) -> None:
     done = apply_plan(tmp_path, {"nbgrader": {"exchange": "/srv/lab/academy/exchange", "student_id": "carol"}})
     assert own.read_text() == "c.Exchange.root = '/mine'\n"
     assert "nbgrader_config.py" in done["skipped"]
+
+
+def test_only_trainers_see_nbgrader_s_grader_and_editor(tmp_path: Path) -> None:
+    import json
+
+    apply_plan(tmp_path, {"trainer": False})
+    page = json.loads((tmp_path / ".jupyter" / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"]["@jupyter/nbgrader:formgrader"] is True
+    assert "@jupyter/nbgrader:assignment-list" not in page["disabledExtensions"]  # students fetch and submit
+    apply_plan(tmp_path, {"trainer": True})  # became a trainer: the tools come back
+    assert not (tmp_path / ".jupyter" / "labconfig" / "page_config.json").exists()
