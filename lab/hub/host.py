@@ -69,6 +69,9 @@ def prepare_host(hub: HubSettings, policies: Mapping[str, Policy], teams: Iterab
     # nbgrader's exchange for the academy: everyone drops submissions there (sticky, as nbgrader expects).
     _ensure_dir(lab.root / "academy", 0o755)
     _ensure_dir(lab.root / "academy" / "exchange", 0o1777)
+    # The lessons' trainer versions hold the solutions and hidden tests: not for students.
+    if (hub.academy_dir / "source").is_dir():
+        os.chmod(hub.academy_dir / "source", 0o700)
     check_runnable_by(hub.vault_account)
 
 
