@@ -14,7 +14,7 @@ shows at the next spawn)::
     ~/getting-started.ipynb                    copied once; yours to edit
     ~/hackathon/<event>-starter.ipynb          copied once per event of your teams; yours to edit
     ~/.jupyter/nbgrader_config.py              for cohort members: the academy's exchange and their name
-    ~/.jupyter/labconfig/page_config.json      hides nbgrader's trainer tools from everyone but trainers
+    ~/.jupyter/labconfig/page_config.json      no news pop-up; nbgrader's trainer tools for trainers only
 
 Plan (JSON on stdin)::
 
@@ -61,28 +61,25 @@ def apply_plan(home: Path, plan: dict[str, Any]) -> dict[str, list[str]]:
 
 #: nbgrader's parts for trainers: the grader and the assignment editor (students keep the
 #: Assignments tab, to fetch and submit).
+NEWS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 TRAINER_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                        "@jupyter/nbgrader:course-list")
 
 
 def _show_trainer_tools(jupyter: Path, trainer: bool, done: dict[str, list[str]]) -> None:
-    """Hide nbgrader's trainer tools in JupyterLab from people who are not trainers.
+    """JupyterLab's disabled plugins: the news pop-up for all, nbgrader's trainer tools for non-trainers.
 
     Only the menus go: the grader's server side stays loaded, and it has nothing to show a
     student, since course folders (gradebook, submissions) are the trainers' alone (0700).
+    The news pop-up asks to fetch a feed from the internet, which the lab's machines cannot reach.
     """
     lab_config = jupyter / "labconfig" / "page_config.json"
-    if trainer:
-        if lab_config.is_file() and json.loads(lab_config.read_text() or "{}").get("_lab_managed"):
-            lab_config.unlink()
-            done["removed"].append(lab_config.name)
-        return
     if lab_config.exists() and not json.loads(lab_config.read_text() or "{}").get("_lab_managed"):
         done["skipped"].append(lab_config.name)  # the person's own settings win
-    else:
-        lab_config.parent.mkdir(parents=True, exist_ok=True)
-        lab_config.write_text(json.dumps({"_lab_managed": True,
-                                          "disabledExtensions": {name: True for name in TRAINER_LAB_PLUGINS}}))
+        return
+    disabled = [NEWS_PLUGIN] + ([] if trainer else list(TRAINER_LAB_PLUGINS))
+    lab_config.parent.mkdir(parents=True, exist_ok=True)
+    lab_config.write_text(json.dumps({"_lab_managed": True, "disabledExtensions": {name: True for name in disabled}}))
 
 
 def _write_nbgrader_config(path: Path, wanted: dict[str, str] | None, done: dict[str, list[str]]) -> None:

@@ -34,5 +34,7 @@ def test_only_trainers_see_nbgrader_s_grader_and_editor(tmp_path: Path) -> None:
     page = json.loads((tmp_path / ".jupyter" / "labconfig" / "page_config.json").read_text())
     assert page["disabledExtensions"]["@jupyter/nbgrader:formgrader"] is True
     assert "@jupyter/nbgrader:assignment-list" not in page["disabledExtensions"]  # students fetch and submit
+    assert page["disabledExtensions"]["@jupyterlab/apputils-extension:announcements"] is True
     apply_plan(tmp_path, {"trainer": True})  # became a trainer: the tools come back
-    assert not (tmp_path / ".jupyter" / "labconfig" / "page_config.json").exists()
+    page = json.loads((tmp_path / ".jupyter" / "labconfig" / "page_config.json").read_text())
+    assert list(page["disabledExtensions"]) == ["@jupyterlab/apputils-extension:announcements"]
