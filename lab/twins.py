@@ -6,6 +6,9 @@ service). Reading released twins touches only public bundles.
 
 from __future__ import annotations
 
+import getpass
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,19 +17,29 @@ from lab.errors import TwinNotFound
 from lab.policies import Policy, dataset_schema, release_gates, synthesis_spec
 from lab.settings import LabSettings
 from synth import bundle as bundles
+from synth.dp import DPMarginals
+from synth.errors import SynthesisError
 from synth.loading import load_tables
 from synth.pipeline import DatasetInfo, TwinBuild, build_twin
 
 
 def build_dataset_twin(policy: Policy, settings: LabSettings, *, progress: bool = True,
-                       rows: int | None = None) -> TwinBuild:
+                       rows: int | None = None, builder: str | None = None) -> TwinBuild:
     """Build the twin of one dataset from its policy and its real data in the vault.
 
     Args:
         rows: override the policy's twin size (rows of the main table).
+        builder: who builds (charged for a DP twin); default the admin running the command
+            (``SUDO_USER``, else the login name).
+
+    A DP twin (``dp_marginals``) first reserves its ε, as OpenDP's maps price it, against the
+    dataset's budgets in the ledger (kind ``dp_twin``); a refusal builds nothing and charges
+    nothing. The outcome (released or failed) is recorded after. A ``dp_only`` policy refuses
+    SDV synthesizers.
 
     Raises:
-        DataLoadError, DataValidationError, SynthesisError, BundleError, ReleaseRefused.
+        DataLoadError, DataValidationError, SynthesisError, BundleError, ReleaseRefused,
+        and the ledger's refusals (BudgetExceeded, BudgetFrozen, QueryCapExceeded).
     """
     sources = {name: (settings.data_dir / table.path, table.format) for name, table in policy.tables.items()}
     tables = load_tables(sources)
@@ -37,9 +50,47 @@ def build_dataset_twin(policy: Policy, settings: LabSettings, *, progress: bool 
         spec = replace(spec, rows=rows)
     info = DatasetInfo(title=policy.title, owner=policy.owner, description=policy.description,
                        people_table=policy.main_table)
-    return build_twin(tables, dataset_schema(policy), spec, release_gates(policy),
-                      release_root=settings.twins_dir / policy.dataset,
-                      staging_root=settings.staging_dir / policy.dataset, info=info, progress=progress)
+    schema = dataset_schema(policy)
+
+    def build(dp_model: DPMarginals | None = None) -> TwinBuild:
+        return build_twin(tables, schema, spec, release_gates(policy),
+                          release_root=settings.twins_dir / policy.dataset,
+                          staging_root=settings.staging_dir / policy.dataset, info=info, progress=progress,
+                          dp_model=dp_model)
+
+    if not spec.is_dp:
+        if policy.synthesis.dp_only:
+            raise SynthesisError(f"dataset '{policy.dataset}' requires differentially private twins (dp_only), and "
+                                 f"'{spec.synthesizer}' is not differentially private. Fix: set synthesizer: "
+                                 "dp_marginals in the policy.")
+        return build()
+    return _build_dp_twin(policy, settings, schema, spec, build, builder=builder)
+
+
+def _build_dp_twin(policy: Policy, settings: LabSettings, schema: Any, spec: Any,
+                   build: Callable[[DPMarginals], TwinBuild], *, builder: str | None) -> TwinBuild:
+    """Plan and price the DP twin (public information only), reserve its ε, build, record the outcome.
+
+    The reservation comes first: if the ledger refuses, no real data is measured and nothing
+    is charged. Once reserved, the charge stands whatever happens (the measurement may have run).
+    """
+    from lab.vault.ledger import Ledger
+
+    model = DPMarginals.for_schema(schema, spec.parameters, spec.max_rows_per_person)
+    plan = model.plan
+    user = builder or os.environ.get("SUDO_USER") or getpass.getuser()
+    with Ledger(settings.ledger_url) as ledger:
+        reservation = ledger.reserve(user=user, groups=[], dataset=policy.dataset, epsilon=plan.epsilon_to_reserve,
+                                     kind="dp_twin", description={
+                                         "synthesizer": spec.synthesizer, "epsilon_opendp": plan.epsilon,
+                                         "marginals": len(plan.marginals), "seed": spec.seed})
+        try:
+            result = build(model)
+        except BaseException as exc:
+            ledger.record(reservation.id, "failed", {"error": type(exc).__name__})
+            raise
+        ledger.record(reservation.id, "released", {"version": result.version})
+    return result
 
 
 @dataclass(frozen=True)

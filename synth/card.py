@@ -30,13 +30,7 @@ def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluat
         "",
         "## How it was made",
         "",
-        f"- Synthesizer: SDV `{info['synthesizer']}`, seed {info['seed']} (sampling is reproducible from the seed).",
-        f"- Trained on {_rows(info['training_rows'])}; {info['holdout_fraction']:.0%} of real rows were held out "
-        "to test privacy and utility.",
-        f"- Twin size: {_rows(info['twin_rows'])}.",
-        "- Bounds and categories come from the data owner's policy, never from the real data.",
-        "- Privacy: **not differentially private.** The synthesizer saw real rows; the checks below are "
-        "empirical. No privacy budget was charged for this twin.",
+        *_how_made(info),
         "",
         "## Columns",
         "",
@@ -135,3 +129,39 @@ def _notes(column: Any) -> str:
 
 def _f(value: float | None) -> str:
     return "not measurable" if value is None else f"{value:.3f}"
+
+
+def _how_made(info: dict[str, Any]) -> list[str]:
+    trained = (f"- Trained on {_rows(info['training_rows'])}; {info['holdout_fraction']:.0%} of real rows were held "
+               "out to test privacy and utility.")
+    size = f"- Twin size: {_rows(info['twin_rows'])}."
+    public = "- Bounds and categories come from the data owner's policy, never from the real data."
+    if not info.get("differentially_private"):
+        return [f"- Synthesizer: SDV `{info['synthesizer']}`, seed {info['seed']} (sampling is reproducible from "
+                "the seed).", trained, size, public,
+                "- Privacy: **not differentially private.** The synthesizer saw real rows; the checks below are "
+                "empirical. No privacy budget was charged for this twin."]
+    dp = info["dp"]
+    epsilon = dp["epsilon"]
+    unit = dp["privacy_unit"]["max_rows_per_person"]
+    person = "a person's row" if unit == 1 else f"a person's rows (at most {unit})"
+    return [
+        f"- Synthesizer: `{info['synthesizer']}` (differentially private marginals measured with OpenDP), "
+        f"seed {info['seed']} for sampling. The OpenDP noise itself cannot be seeded.",
+        f"- Measured: {len(dp['marginals'])} noisy marginals (every column alone and {sum(len(m['columns']) == 2 for m in dp['marginals'])} "
+        "pairs chosen from public information); numbers and dates were cut into bins on the policy's bounds.",
+        trained, size, public,
+        f"- Privacy: **differentially private, ε = {epsilon:.6g}** (OpenDP's accounting, charged to the dataset's "
+        f"privacy budget as ε = {dp['epsilon_reserved']}). In plain words: whether or not {person} is in the "
+        f"data, the chance of getting any particular twin changes by at most a factor of e^ε ≈ {_exp(epsilon)}. "
+        "Anything anyone computes from this twin, now or later, keeps that guarantee; it protects each person, "
+        "not the dataset's overall patterns, which the twin is meant to show.",
+        "- The fidelity and privacy figures below were computed by comparing the twin with the real data; they "
+        "are not covered by the guarantee and are for the data owner.",
+    ]
+
+
+def _exp(epsilon: float) -> str:
+    import math
+
+    return f"{math.exp(epsilon):.3g}"

@@ -25,6 +25,7 @@ from synth import bundle as bundles
 from synth import synthesizers
 from synth.card import render_card
 from synth.checks import check_dataset
+from synth.dp.synthesizer import DPMarginals
 from synth.errors import ReleaseRefused
 from synth.evaluation.privacy import measure_privacy
 from synth.evaluation.quality import measure_quality
@@ -39,7 +40,7 @@ from synth.schema import DatasetSchema
 from synth.spec import GateOutcome, ReleaseGates, SynthesisSpec, check_gates
 
 STEPS = ("check data", "hold out", "fit", "sample", "finish twin", "evaluate", "write bundle")
-_VERSIONS_OF = ("sdv", "sdmetrics", "rdt", "copulas", "ctgan", "pandas", "numpy", "torch", "scikit-learn", "lab")
+_VERSIONS_OF = ("sdv", "opendp", "sdmetrics", "rdt", "copulas", "ctgan", "pandas", "numpy", "torch", "scikit-learn", "lab")
 
 
 @dataclass
@@ -66,13 +67,16 @@ class DatasetInfo:
 
 
 def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: SynthesisSpec, gates: ReleaseGates,
-               *, release_root: Path, staging_root: Path, info: DatasetInfo, progress: bool = True) -> TwinBuild:
+               *, release_root: Path, staging_root: Path, info: DatasetInfo, progress: bool = True,
+               dp_model: DPMarginals | None = None) -> TwinBuild:
     """Build, evaluate and (if it passes its gates) release one twin.
 
     Args:
         tables: the real tables, as loaded (checked and typed here).
         release_root: where released versions go (``release_root/vNNNN``).
         staging_root: a private directory for bundles being built and rejected ones.
+        dp_model: for a DP synthesizer, the planned (unfitted) model whose ε the caller has
+            already charged (see lab.twins); planned here from the spec if not given.
 
     Returns:
         The released build.
@@ -82,6 +86,8 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
         SynthesisError: the synthesizer failed (nothing kept).
         ReleaseRefused: a release gate failed (the bundle is kept in staging for review).
     """
+    if spec.is_dp and dp_model is None:
+        dp_model = DPMarginals.for_schema(schema, spec.parameters, spec.max_rows_per_person)
     timings: dict[str, float] = {}
     bar = tqdm(total=len(STEPS), desc=f"twin of {schema.name}", unit="step", disable=not progress, leave=True)
 
@@ -98,11 +104,19 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
     version, staging = bundles.reserve_version(release_root, staging_root)
     try:
         metadata = sdv_metadata(schema)
-        with step("fit"):
-            model = synthesizers.make_synthesizer(spec.synthesizer, metadata, spec.parameters)
-            synthesizers.fit(model, {n: strip_identifiers(t, schema.table(n)) for n, t in train.items()}, spec.seed)
-        with step("sample"):
-            sampled = synthesizers.sample(model, spec.rows, root, spec.seed, {n: len(t) for n, t in train.items()})
+        if dp_model is not None:
+            with step("fit"):
+                dp_model.fit(train[root])
+            with step("sample"):
+                sampled = {root: _with_keys(dp_model.sample(spec.rows, spec.seed), schema.table(root))}
+        else:
+            with step("fit"):
+                model = synthesizers.make_synthesizer(spec.synthesizer, metadata, spec.parameters)
+                synthesizers.fit(model, {n: strip_identifiers(t, schema.table(n)) for n, t in train.items()},
+                                 spec.seed)
+            with step("sample"):
+                sampled = synthesizers.sample(model, spec.rows, root, spec.seed,
+                                              {n: len(t) for n, t in train.items()})
         with step("finish twin"):
             twin = finish_twin(sampled, schema, real, spec.seed)
         with step("write data"):
@@ -112,7 +126,7 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
             outcomes = check_gates(gates, evaluation.gate_figures())
         with step("write bundle"):
             released = all(o.passed for o in outcomes)
-            facts = _facts(schema, spec, info, version, released, root, train, twin, timings)
+            facts = _facts(schema, spec, info, version, released, root, train, twin, timings, dp_model)
             _write_documents(staging, schema, facts, evaluation, outcomes, real, twin)
             bundles.write_manifest(staging, {**facts, "gates": [o.__dict__ for o in outcomes],
                                              "versions": _versions()})
@@ -126,6 +140,13 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
         raise ReleaseRefused(schema.name, [o.describe() for o in outcomes if not o.passed], kept_at=str(kept))
     path = bundles.release(staging, release_root, version)
     return TwinBuild(schema.name, version, path, True, outcomes, evaluation, timings)
+
+
+def _with_keys(frame: pd.DataFrame, table: Any) -> pd.DataFrame:
+    """A DP sample in the schema's column order, with a placeholder key (finish_twin renumbers it)."""
+    if table.primary_key is not None:
+        frame = frame.assign(**{table.primary_key: np.arange(1, len(frame) + 1, dtype="int64")})
+    return frame[[c for c in table.column_names if c in frame]]
 
 
 class _Timer:
@@ -184,8 +205,9 @@ def _evaluate(real: dict[str, pd.DataFrame], train: dict[str, pd.DataFrame], hol
 
 
 def _facts(schema: DatasetSchema, spec: SynthesisSpec, info: DatasetInfo, version: str, released: bool, root: str,
-           train: dict[str, pd.DataFrame], twin: dict[str, pd.DataFrame], timings: dict[str, float]) -> dict[str, Any]:
-    return {
+           train: dict[str, pd.DataFrame], twin: dict[str, pd.DataFrame], timings: dict[str, float],
+           dp_model: DPMarginals | None = None) -> dict[str, Any]:
+    facts = {
         "dataset": schema.name,
         "version": version,
         "title": info.title,
@@ -205,6 +227,12 @@ def _facts(schema: DatasetSchema, spec: SynthesisSpec, info: DatasetInfo, versio
         "twin_rows": {n: len(t) for n, t in twin.items()},
         "timings": dict(timings),
     }
+    if dp_model is not None:
+        facts["differentially_private"] = True
+        facts["dp"] = dp_model.plan.describe()
+        facts["sampled_from"] = "noisy marginals (OpenDP); fidelity figures below are computed on the real " \
+                                "data and sit outside the DP guarantee"
+    return facts
 
 
 def _write_documents(staging: Path, schema: DatasetSchema, facts: dict[str, Any], evaluation: Evaluation,

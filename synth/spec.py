@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SynthesizerName = Literal["gaussian_copula", "ctgan", "tvae", "copula_gan", "hma"]
+SynthesizerName = Literal["gaussian_copula", "ctgan", "tvae", "copula_gan", "hma", "dp_marginals"]
 
 SINGLE_TABLE_SYNTHESIZERS: tuple[str, ...] = ("gaussian_copula", "ctgan", "tvae", "copula_gan")
 MULTI_TABLE_SYNTHESIZERS: tuple[str, ...] = ("hma",)
+#: Differentially private synthesizers (synth.dp); single-table only.
+DP_SYNTHESIZERS: tuple[str, ...] = ("dp_marginals",)
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class SynthesisSpec:
         evaluation_rows: cap on rows used by metrics whose cost grows with size.
         utility_target: column to predict in the train-on-twin, test-on-real check.
         utility_table: table that holds ``utility_target`` (defaults to the main table).
+        max_rows_per_person: the privacy unit of DP synthesizers (rows one person may add).
     """
 
     synthesizer: SynthesizerName = "gaussian_copula"
@@ -36,6 +39,11 @@ class SynthesisSpec:
     evaluation_rows: int = 20_000
     utility_target: str | None = None
     utility_table: str | None = None
+    max_rows_per_person: int = 1
+
+    @property
+    def is_dp(self) -> bool:
+        return self.synthesizer in DP_SYNTHESIZERS
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ a file at once. Keys are dotted paths as written in the file (``tables.claims.co
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import PurePosixPath
 
 from lab.policies.model import ColumnPolicy, Policy
@@ -17,6 +18,7 @@ from synth.schema import FAKE_PROVIDERS
 MAX_CATEGORIES = 1000
 
 SINGLE_TABLE = ("gaussian_copula", "ctgan", "tvae", "copula_gan")
+DP_SYNTHESIZERS = ("dp_marginals",)
 
 Problem = tuple[str, str, str]  # (key, problem, fix)
 
@@ -183,7 +185,19 @@ def _synthesis_problems(policy: Policy) -> list[Problem]:
     if not multi and synthesis.synthesizer == "hma":
         problems.append(("synthesis.synthesizer", "'hma' needs several related tables",
                          f"use one of: {', '.join(SINGLE_TABLE)}"))
-    if synthesis.dp_only:
+    if synthesis.synthesizer in DP_SYNTHESIZERS:
+        if multi:
+            problems.append(("synthesis.synthesizer", f"'{synthesis.synthesizer}' models one table, this dataset has "
+                             f"{len(policy.tables)} (DP twins of related tables are not supported)",
+                             "publish a flattened single-table dataset with its own policy for the DP twin"))
+        epsilon = synthesis.parameters.get("epsilon", 1.0)
+        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or not epsilon > 0:
+            problems.append(("synthesis.parameters.epsilon", "a DP twin needs a positive epsilon",
+                             "set parameters: {epsilon: 1.0}"))
+        elif Decimal(str(epsilon)) > policy.budgets.dataset_epsilon:
+            problems.append(("synthesis.parameters.epsilon", "the DP twin's epsilon exceeds the dataset's budget",
+                             "lower it to at most budgets.dataset_epsilon"))
+    elif synthesis.dp_only:
         problems.append(("synthesis.dp_only", "this dataset requires differentially private twins, and "
                          f"'{synthesis.synthesizer}' is not differentially private",
                          "use a DP synthesizer, or set dp_only: false if the data owner allows it"))

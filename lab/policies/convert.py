@@ -40,6 +40,7 @@ def synthesis_spec(policy: Policy) -> SynthesisSpec:
         evaluation_rows=synthesis.evaluation_rows,
         utility_target=target,
         utility_table=target_table,
+        max_rows_per_person=policy.privacy_unit.max_rows_per_person,
     )
 
 

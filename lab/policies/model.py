@@ -101,8 +101,13 @@ class BudgetPolicy(_Strict):
 class SynthesisPolicy(_Strict):
     """How the twin is made."""
 
-    synthesizer: Literal["gaussian_copula", "ctgan", "tvae", "copula_gan", "hma"] = "gaussian_copula"
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    synthesizer: Literal["gaussian_copula", "ctgan", "tvae", "copula_gan", "hma", "dp_marginals"] = Field(
+        default="gaussian_copula",
+        description="An SDV synthesizer, or dp_marginals: a differentially private twin measured with OpenDP "
+                    "(single table; parameters epsilon, bins, pairs, one_way_share).")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Synthesizer parameters; for dp_marginals e.g. {epsilon: 1.0, bins: 10}.")
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     rows: int | None = Field(default=None, ge=1, le=50_000_000)
     holdout_fraction: float = Field(default=0.2, gt=0, lt=0.9)

@@ -1,0 +1,88 @@
+"""The ``dp_marginals`` synthesizer: fit = OpenDP measurements, sample = post-processing.
+
+Only the noisy marginals are kept after fitting, so everything sampled afterwards
+(including the number of rows, when the spec does not fix it) is post-processing and
+carries the plan's ε. OpenDP's noise is drawn from the operating system's secure random
+source and cannot be seeded: two fits of the same data differ. Sampling from a fitted
+model is seeded and repeatable.
+
+Multi-table datasets are refused: counting a person's rows across related tables needs a
+per-person bound on children and joint marginals across tables, which this synthesizer
+does not model. A DP twin of the person table alone would drop the other tables silently,
+which would mislead users; the data owner should build a single-table (flattened) dataset
+with its own policy instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth.dp.generate import normalise, sample_tree
+from synth.dp.measure import measure
+from synth.dp.plan import DPPlan, make_plan
+from synth.errors import SynthesisError
+from synth.schema import DatasetSchema
+
+
+class DPMarginals:
+    """A differentially private synthesizer for one table."""
+
+    def __init__(self, plan: DPPlan) -> None:
+        self.plan = plan
+        self.noisy: dict[tuple[str, ...], np.ndarray] | None = None
+
+    @classmethod
+    def for_schema(cls, schema: DatasetSchema, parameters: dict[str, Any], max_rows_per_person: int = 1) -> DPMarginals:
+        """Plan a DP twin of a single-table dataset.
+
+        Raises:
+            SynthesisError: the dataset has several tables, or the plan is impossible.
+        """
+        refuse_multi_table(schema)
+        return cls(make_plan(schema.tables[0], parameters, max_rows_per_person))
+
+    def fit(self, frame: pd.DataFrame) -> None:
+        """Measure the real table (the privacy loss happens here, once)."""
+        missing = [name for name in self.plan.domains if name not in frame]
+        if missing:
+            raise SynthesisError(f"the data lacks column(s) {', '.join(missing)} named by the policy.")
+        self.noisy = measure(self.plan, frame)
+
+    @property
+    def noisy_rows(self) -> int:
+        """The number of rows as estimated from the root's noisy 1-way marginal (post-processing)."""
+        counts = self._noisy()[(self.plan.root,)]
+        return max(1, int(round(np.clip(counts, 0, None).sum())))
+
+    def sample(self, rows: int | None, seed: int) -> pd.DataFrame:
+        noisy = self._noisy()
+        rng = np.random.default_rng(seed)
+        target = rows if rows is not None else self.noisy_rows
+        sizes = {name: d.size for name, d in self.plan.domains.items()}
+        one_way = {m[0]: counts for m, counts in noisy.items() if len(m) == 1}
+        two_way = {(m[0], m[1]): counts for m, counts in noisy.items() if len(m) == 2}
+        cells = sample_tree(target, one_way, two_way, sizes, list(self.plan.domains), rng)
+        return pd.DataFrame({name: self.plan.domains[name].decode(cells[name], rng).to_numpy()
+                             for name in self.plan.domains})
+
+    def marginal(self, columns: tuple[str, ...]) -> np.ndarray:
+        """A noisy marginal as probabilities (for diagnostics)."""
+        return normalise(self._noisy()[columns])
+
+    def _noisy(self) -> dict[tuple[str, ...], np.ndarray]:
+        if self.noisy is None:
+            raise SynthesisError("the DP synthesizer has not been fitted.")
+        return self.noisy
+
+
+def refuse_multi_table(schema: DatasetSchema) -> None:
+    if schema.is_multi_table:
+        raise SynthesisError(
+            f"dataset '{schema.name}' has {len(schema.tables)} related tables, and dp_marginals models one table. "
+            "A person's rows across related tables would need a public per-person bound on child rows and "
+            "cross-table marginals, which this synthesizer does not measure; a twin of the person table "
+            "alone would silently drop the rest. Fix: use an SDV synthesizer (hma) without dp_only, or "
+            "publish a flattened single-table dataset with its own policy for the DP twin.")

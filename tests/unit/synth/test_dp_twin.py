@@ -1,0 +1,97 @@
+"""The differentially private twin (synth.dp): pricing, public discretisation, generation."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from synth.dp import DPMarginals, make_plan
+from synth.errors import SynthesisError
+from synth.pipeline import DatasetInfo, build_twin
+from synth.schema import ColumnSchema, DatasetSchema, Relationship, TableSchema
+from synth.spec import ReleaseGates, SynthesisSpec
+
+NO_GATES = ReleaseGates(min_quality=None, max_exact_copy_rate=None, min_dcr_protection=None,
+                        max_identifier_leaks=None)
+
+
+def test_epsilon_is_the_sum_of_opendps_maps(schema: DatasetSchema) -> None:
+    for unit in (1, 3):
+        plan = make_plan(schema.tables[0], {"epsilon": 0.7, "bins": 8}, max_rows_per_person=unit)
+        reported = [m.measurement.map(unit) for m in plan.marginals]
+        assert [m.epsilon for m in plan.marginals] == reported
+        assert plan.epsilon == math.fsum(reported)
+        assert plan.epsilon == pytest.approx(0.7, rel=1e-9)
+        assert plan.epsilon_to_reserve >= type(plan.epsilon_to_reserve)(repr(plan.epsilon))
+        # 1-way marginal of every modelled column, plus the pairs of a spanning tree
+        modelled = [c.name for c in schema.tables[0].modelled_columns if c.kind != "id"]
+        assert {m.columns for m in plan.marginals if len(m.columns) == 1} == {(n,) for n in modelled}
+        assert sum(len(m.columns) == 2 for m in plan.marginals) == len(modelled) - 1
+
+
+def test_numeric_column_without_bounds_is_refused(schema: DatasetSchema) -> None:
+    table = schema.tables[0]
+    columns = tuple(replace(c, bounds=None) if c.name == "income" else c for c in table.columns)
+    with pytest.raises(SynthesisError, match="'income'.*no public bounds"):
+        make_plan(replace(table, columns=columns), {"epsilon": 1.0})
+
+
+def test_categorical_column_without_categories_is_refused(schema: DatasetSchema) -> None:
+    table = schema.tables[0]
+    columns = tuple(replace(c, categories=None) if c.name == "benefit_type" else c for c in table.columns)
+    with pytest.raises(SynthesisError, match="'benefit_type'.*no public categories"):
+        make_plan(replace(table, columns=columns), {"epsilon": 1.0})
+
+
+def test_bad_parameters_are_refused(schema: DatasetSchema) -> None:
+    with pytest.raises(SynthesisError, match="epsilon"):
+        make_plan(schema.tables[0], {"epsilon": 0})
+    with pytest.raises(SynthesisError, match="does not take"):
+        make_plan(schema.tables[0], {"epsilon": 1, "delta": 1e-6})
+    with pytest.raises(SynthesisError, match="tree"):
+        make_plan(schema.tables[0], {"pairs": [["age", "income"], ["income", "age"]]})
+
+
+def test_multi_table_is_refused(schema: DatasetSchema) -> None:
+    child = TableSchema("payments", (ColumnSchema("claim_id", "id"), ColumnSchema("amount", "float", bounds=(0, 1))))
+    multi = DatasetSchema("claims", schema.tables + (child,),
+                          (Relationship("claims", "claim_id", "payments", "claim_id"),))
+    with pytest.raises(SynthesisError, match="related tables"):
+        DPMarginals.for_schema(multi, {"epsilon": 1.0})
+
+
+def test_sampling_is_repeatable_from_a_seed(schema: DatasetSchema, claims: pd.DataFrame) -> None:
+    # OpenDP's noise is not seedable (fits differ); sampling a fitted model is.
+    model = DPMarginals.for_schema(schema, {"epsilon": 1.0})
+    model.fit(claims)
+    pd.testing.assert_frame_equal(model.sample(500, seed=3), model.sample(500, seed=3))
+    assert not model.sample(500, seed=3).equals(model.sample(500, seed=4))
+
+
+def test_twin_respects_the_public_schema_and_records_epsilon(schema: DatasetSchema, claims: pd.DataFrame,
+                                                             roots: dict) -> None:
+    spec = SynthesisSpec(synthesizer="dp_marginals", parameters={"epsilon": 2.0, "bins": 12}, seed=5,
+                         evaluation_rows=1000, max_rows_per_person=2)
+    model = DPMarginals.for_schema(schema, spec.parameters, spec.max_rows_per_person)
+    build = build_twin({"claims": claims}, schema, spec, NO_GATES, info=DatasetInfo(title="Claims"),
+                       progress=False, dp_model=model, **roots)
+    twin = pd.read_parquet(build.path / "data" / "claims.parquet")
+    manifest = json.loads((build.path / "manifest.json").read_text())
+    assert manifest["differentially_private"] is True
+    assert manifest["dp"]["epsilon"] == model.plan.epsilon == math.fsum(m.measurement.map(2)
+                                                                          for m in model.plan.marginals)
+    assert manifest["dp"]["privacy_unit"]["max_rows_per_person"] == 2
+    assert "ni_number" not in twin and "full_name" in twin
+    assert not set(twin["full_name"]) & set(claims["full_name"])
+    assert twin["age"].between(16, 100).all() and (twin["age"] == twin["age"].round()).all()
+    assert twin["income"].dropna().between(0, 1_000_000).all()
+    assert set(twin["benefit_type"]) <= set(schema.tables[0].column("benefit_type").categories)
+    dates = pd.to_datetime(twin["claim_start"])
+    assert dates.between("2015-01-01", "2025-12-31").all()
+    assert list(twin["claim_id"]) == list(range(1, len(twin) + 1))
+    card = (build.path / "card.md").read_text()
+    assert "differentially private, ε = 2" in card and "not differentially private" not in card
