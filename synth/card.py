@@ -9,10 +9,13 @@ from synth.schema import DatasetSchema
 from synth.spec import GateOutcome
 
 
-def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluation,
+def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluation | None,
                 gates: list[GateOutcome]) -> str:
-    """The data card in Markdown."""
-    q, p, u = evaluation.quality, evaluation.privacy, evaluation.utility
+    """The data card in Markdown.
+
+    ``evaluation`` is None for a DP twin's public card: figures computed on the real data sit
+    outside the guarantee and go to the data owner only.
+    """
     status = "released" if info["released"] else "NOT released (failed a release gate)"
     lines = [
         f"# Data card: {info['title']} — synthetic twin {info['version']}",
@@ -40,6 +43,18 @@ def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluat
     for table in schema.tables:
         for column in table.columns:
             lines.append(f"| {table.name} | {column.name} | {column.kind} | {_range(column)} | {_notes(column)} |")
+    if evaluation is None:
+        lines += ["", "## How good it is", "",
+                  "- Fidelity, privacy and utility figures compared with the real data are withheld: they are not "
+                  "covered by the DP guarantee, so only the data owner sees them. `report.html` describes the "
+                  "twin's own distributions.",
+                  "", "Release gates (decided on the real comparison by the data owner's vault):", ""]
+        lines += [f"- {'✅' if g.passed else '❌'} {g.gate}" for g in gates] or ["- none set"]
+        lines += ["", "## What it is not good for", ""]
+        lines += [f"- {item}" for item in _limits(info, None)]
+        lines += _files(info)
+        return "\n".join(lines)
+    q, p, u = evaluation.quality, evaluation.privacy, evaluation.utility
     lines += [
         "",
         "## How good it is",
@@ -65,21 +80,28 @@ def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluat
     lines += [f"- {'✅' if g.passed else '❌'} {g.describe()}" for g in gates]
     lines += ["", "## What it is not good for", ""]
     lines += [f"- {item}" for item in _limits(info, evaluation)]
-    lines += [
+    lines += _files(info)
+    return "\n".join(lines)
+
+
+def _files(info: dict[str, Any]) -> list[str]:
+    report = ("- `report.html` and `evaluation.json`: the DP guarantee and the twin's own distributions."
+              if info.get("differentially_private") else
+              "- `report.html`: fidelity, privacy and utility in detail, with figures.")
+    return [
         "",
         "## Files",
         "",
         "- `data/<table>.parquet` and `data/<table>.csv`: the twin.",
         "- `metadata.json`: SDV metadata (load with `sdv.metadata.Metadata.load_from_json`).",
         "- `schema.json`: the policy's public column information (bounds, categories, units).",
-        "- `report.html`: fidelity, privacy and utility in detail, with figures.",
+        report,
         "- `manifest.json`: versions, seeds, timings and file hashes.",
         "",
     ]
-    return "\n".join(lines)
 
 
-def _limits(info: dict[str, Any], evaluation: Evaluation) -> list[str]:
+def _limits(info: dict[str, Any], evaluation: Evaluation | None) -> list[str]:
     limits = [
         "Decisions about any individual: no row is a real person.",
         "Official statistics or final figures: check a finding on the real data through the vault's "
@@ -87,6 +109,10 @@ def _limits(info: dict[str, Any], evaluation: Evaluation) -> list[str]:
         "Rare subgroups and extreme values: a synthesizer smooths them away or invents them; small counts "
         "in the twin mean nothing.",
     ]
+    if evaluation is None:
+        if info.get("multi_table"):
+            limits.append("Relationships across tables beyond parent and child counts.")
+        return limits
     weak = sorted((r for r in evaluation.quality.column_shapes if r.get("Score") is not None and r["Score"] < 0.85),
                   key=lambda r: r["Score"])
     if weak:
@@ -133,7 +159,9 @@ def _f(value: float | None) -> str:
 
 def _how_made(info: dict[str, Any]) -> list[str]:
     trained = (f"- Trained on {_rows(info['training_rows'])}; {info['holdout_fraction']:.0%} of real rows were held "
-               "out to test privacy and utility.")
+               "out to test privacy and utility." if "training_rows" in info else
+               f"- Measured on the real rows less a {info['holdout_fraction']:.0%} holdout (kept for the owner's "
+               "privacy and utility checks).")
     size = f"- Twin size: {_rows(info['twin_rows'])}."
     public = "- Bounds and categories come from the data owner's policy, never from the real data."
     if not info.get("differentially_private"):
@@ -148,6 +176,9 @@ def _how_made(info: dict[str, Any]) -> list[str]:
     return [
         f"- Synthesizer: `{info['synthesizer']}` (differentially private marginals measured with OpenDP), "
         f"seed {info['seed']} for sampling. The OpenDP noise itself cannot be seeded.",
+        *([f"- Made from OpenDP-measured marginals, then smoothed by {_SDV_NAMES.get(dp['refined_with'], dp['refined_with'])} "
+           "fitted on those synthetic rows only (post-processing: the guarantee and ε are unchanged)."]
+          if dp.get("refined_with") else []),
         f"- Measured: {len(dp['marginals'])} noisy marginals (every column alone and {sum(len(m['columns']) == 2 for m in dp['marginals'])} "
         "pairs chosen from public information); numbers and dates were cut into bins on the policy's bounds.",
         trained, size, public,
@@ -156,9 +187,12 @@ def _how_made(info: dict[str, Any]) -> list[str]:
         f"data, the chance of getting any particular twin changes by at most a factor of e^ε ≈ {_exp(epsilon)}. "
         "Anything anyone computes from this twin, now or later, keeps that guarantee; it protects each person, "
         "not the dataset's overall patterns, which the twin is meant to show.",
-        "- The fidelity and privacy figures below were computed by comparing the twin with the real data; they "
-        "are not covered by the guarantee and are for the data owner.",
+        "- Figures comparing the twin with the real data are not covered by the guarantee; they go to the data "
+        "owner only and are not part of this bundle.",
     ]
+
+
+_SDV_NAMES = {"gaussian_copula": "GaussianCopula", "ctgan": "CTGAN", "tvae": "TVAE", "copula_gan": "CopulaGAN"}
 
 
 def _exp(epsilon: float) -> str:

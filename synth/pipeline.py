@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
+import shutil
 import time
 from dataclasses import dataclass, field
 from importlib import metadata as package_metadata
@@ -35,7 +36,7 @@ from synth.identifiers import strip_identifiers
 from synth.metadata import metadata_dict, sdv_metadata
 from synth.plots import report_figures
 from synth.postprocess import finish_twin
-from synth.report import render_report
+from synth.report import render_public_report, render_report
 from synth.schema import DatasetSchema
 from synth.spec import GateOutcome, ReleaseGates, SynthesisSpec, check_gates
 
@@ -54,6 +55,7 @@ class TwinBuild:
     gates: list[GateOutcome]
     evaluation: Evaluation
     timings: dict[str, float] = field(default_factory=dict)
+    owner_report: Path | None = None  # DP twins: the full comparison with the real data, for the owner only
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,9 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
                 dp_model.fit(train[root])
             with step("sample"):
                 sampled = {root: _with_keys(dp_model.sample(spec.rows, spec.seed), schema.table(root))}
+            if dp_model.plan.refine_with is not None:
+                with step("refine"):
+                    sampled = _refine(dp_model.plan.refine_with, metadata, sampled, root, spec)
         else:
             with step("fit"):
                 model = synthesizers.make_synthesizer(spec.synthesizer, metadata, spec.parameters)
@@ -127,11 +132,20 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
         with step("write bundle"):
             released = all(o.passed for o in outcomes)
             facts = _facts(schema, spec, info, version, released, root, train, twin, timings, dp_model)
-            _write_documents(staging, schema, facts, evaluation, outcomes, real, twin)
+            owner_report = None
+            if dp_model is not None:
+                owner_report = _write_owner_documents(staging_root, version, schema, facts, evaluation, outcomes,
+                                                      real, twin)
+                # the exact real row count is outside the guarantee too: owner only
+                facts = {k: v for k, v in facts.items() if k not in ("training_rows", "sampled")}
+                _write_public_dp_documents(staging, schema, facts, outcomes, twin)
+            else:
+                _write_documents(staging, schema, facts, evaluation, outcomes, real, twin)
             bundles.write_manifest(staging, {**facts, "gates": [o.__dict__ for o in outcomes],
                                              "versions": _versions()})
     except BaseException:
         bundles.discard(staging, release_root, version)
+        shutil.rmtree(Path(staging_root) / f"{version}-owner", ignore_errors=True)
         bar.close()
         raise
     bar.close()
@@ -139,7 +153,19 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
         kept = bundles.reject(staging, staging_root, release_root, version)
         raise ReleaseRefused(schema.name, [o.describe() for o in outcomes if not o.passed], kept_at=str(kept))
     path = bundles.release(staging, release_root, version)
-    return TwinBuild(schema.name, version, path, True, outcomes, evaluation, timings)
+    return TwinBuild(schema.name, version, path, True, outcomes, evaluation, timings, owner_report)
+
+
+def _refine(name: str, metadata: Any, sampled: dict[str, pd.DataFrame], root: str,
+            spec: SynthesisSpec) -> dict[str, pd.DataFrame]:
+    """Fit an SDV single-table synthesizer on the DP sample (never the real data) and sample the twin from it.
+
+    Post-processing of the DP output: the guarantee and the charged ε are unchanged.
+    """
+    model = synthesizers.make_synthesizer(name, metadata)
+    synthesizers.fit(model, {root: sampled[root]}, spec.seed)
+    refined = synthesizers.sample(model, len(sampled[root]), root, spec.seed, {root: len(sampled[root])})
+    return refined if isinstance(refined, dict) else {root: refined}
 
 
 def _with_keys(frame: pd.DataFrame, table: Any) -> pd.DataFrame:
@@ -230,8 +256,11 @@ def _facts(schema: DatasetSchema, spec: SynthesisSpec, info: DatasetInfo, versio
     if dp_model is not None:
         facts["differentially_private"] = True
         facts["dp"] = dp_model.plan.describe()
-        facts["sampled_from"] = "noisy marginals (OpenDP); fidelity figures below are computed on the real " \
-                                "data and sit outside the DP guarantee"
+        facts["sampled_from"] = "noisy marginals (OpenDP)" + (
+            f", then smoothed by SDV {dp_model.plan.refine_with} fitted on those synthetic rows only"
+            if dp_model.plan.refine_with else "")
+        facts["real_data_figures"] = "withheld (computed on the real data, outside the DP guarantee); " \
+                                     "given to the data owner only"
     return facts
 
 
@@ -243,6 +272,59 @@ def _write_documents(staging: Path, schema: DatasetSchema, facts: dict[str, Any]
     figures = report_figures(real, twin, list(schema.tables), evaluation)
     (staging / "report.html").write_text(render_report(facts, evaluation, outcomes, figures), encoding="utf-8")
     (staging / "card.md").write_text(render_card(facts, schema, evaluation, outcomes), encoding="utf-8")
+
+
+def _write_owner_documents(staging_root: Path, version: str, schema: DatasetSchema, facts: dict[str, Any],
+                           evaluation: Evaluation, outcomes: list[GateOutcome], real: dict[str, pd.DataFrame],
+                           twin: dict[str, pd.DataFrame]) -> Path:
+    """A DP twin's full comparison with the real data, for the data owner only (outside the bundle)."""
+    folder = Path(staging_root) / f"{version}-owner"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    bundles.write_json(folder / "owner-evaluation.json", evaluation.to_dict())
+    figures = report_figures(real, twin, list(schema.tables), evaluation)
+    report = folder / "owner-report.html"
+    report.write_text(render_report(facts, evaluation, outcomes, figures), encoding="utf-8")
+    return report
+
+
+def _write_public_dp_documents(staging: Path, schema: DatasetSchema, facts: dict[str, Any],
+                               outcomes: list[GateOutcome], twin: dict[str, pd.DataFrame]) -> None:
+    """What users get of a DP twin: the guarantee and the twin's own description, no real-data figure."""
+    bundles.write_json(staging / "metadata.json", metadata_dict(schema))
+    bundles.write_json(staging / "schema.json", public_schema(schema))
+    description = twin_description(twin)
+    bundles.write_json(staging / "evaluation.json", {
+        "differentially_private": True, "dp": facts["dp"],
+        "real_data_figures": facts["real_data_figures"],
+        "release_gates": [{"gate": o.gate, "passed": o.passed} for o in outcomes],
+        "twin": description})
+    (staging / "report.html").write_text(render_public_report(facts, outcomes, description), encoding="utf-8")
+    (staging / "card.md").write_text(render_card(facts, schema, None, outcomes), encoding="utf-8")
+
+
+def twin_description(twin: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The twin's own columns and distributions (computed on synthetic rows only)."""
+    tables: dict[str, Any] = {}
+    for name, frame in twin.items():
+        columns: dict[str, Any] = {}
+        for column in frame.columns:
+            values = frame[column]
+            entry: dict[str, Any] = {"dtype": str(values.dtype), "missing_share": float(values.isna().mean())}
+            if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+                present = values.dropna()
+                if len(present):
+                    quantiles = present.quantile([0, 0.25, 0.5, 0.75, 1]).tolist()
+                    entry.update(mean=float(present.mean()), quantiles=[float(q) for q in quantiles])
+            elif pd.api.types.is_datetime64_any_dtype(values):
+                present = values.dropna()
+                if len(present):
+                    entry.update(first=str(present.min()), last=str(present.max()))
+            elif values.nunique(dropna=True) <= 50:
+                entry["shares"] = {str(k): float(v) for k, v in values.value_counts(normalize=True).items()}
+            columns[column] = entry
+        tables[name] = {"rows": len(frame), "columns": columns}
+    return tables
 
 
 def public_schema(schema: DatasetSchema) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from synth.errors import SynthesisError
 from synth.schema import TableSchema
 
 DP_SYNTHESIZERS: tuple[str, ...] = ("dp_marginals",)
-_KNOWN_PARAMETERS = {"epsilon", "bins", "pairs", "one_way_share"}
+_KNOWN_PARAMETERS = {"epsilon", "bins", "pairs", "one_way_share", "refine_with"}
 _MAX_CELLS = 1_000_000
 
 
@@ -54,6 +54,7 @@ class DPPlan:
     root: str
     max_rows_per_person: int
     epsilon_target: float
+    refine_with: str | None = None  # an SDV single-table synthesizer fitted on the DP sample (post-processing)
 
     @property
     def epsilon(self) -> float:
@@ -74,6 +75,7 @@ class DPPlan:
             "epsilon_reserved": str(self.epsilon_to_reserve),
             "epsilon_target": self.epsilon_target,
             "selection": "public (tree of pairs from the policy, no budget spent)",
+            "refined_with": self.refine_with,
             "marginals": [{"columns": list(m.columns), "cells": m.cells, "scale": m.scale, "epsilon": m.epsilon}
                           for m in self.marginals],
         }
@@ -98,6 +100,13 @@ def make_plan(table: TableSchema, parameters: dict[str, Any], max_rows_per_perso
         raise SynthesisError(f"bins={bins} is out of range. Fix: use 2 to 1000 bins.")
     if not 0 < one_way_share < 1:
         raise SynthesisError("one_way_share must be between 0 and 1 (exclusive).")
+    refine_with = parameters.get("refine_with")
+    if refine_with is not None:
+        from synth.spec import SINGLE_TABLE_SYNTHESIZERS
+
+        if refine_with not in SINGLE_TABLE_SYNTHESIZERS:
+            raise SynthesisError(f"refine_with={refine_with!r} is not an SDV single-table synthesizer. "
+                                 f"Fix: use one of {', '.join(SINGLE_TABLE_SYNTHESIZERS)}, or leave it out.")
     if max_rows_per_person < 1:
         raise SynthesisError("max_rows_per_person must be at least 1.")
     columns = [c for c in table.modelled_columns if c.kind != "id"]
@@ -113,7 +122,8 @@ def make_plan(table: TableSchema, parameters: dict[str, Any], max_rows_per_perso
     two_way_eps = epsilon * (1 - one_way_share) / len(edges) if edges else 0.0
     marginals = [_marginal((n,), domains, one_way_eps, max_rows_per_person) for n in names]
     marginals += [_marginal(edge, domains, two_way_eps, max_rows_per_person) for edge in edges]
-    return DPPlan(table.name, domains, tuple(marginals), tuple(edges), names[0], max_rows_per_person, epsilon)
+    return DPPlan(table.name, domains, tuple(marginals), tuple(edges), names[0], max_rows_per_person, epsilon,
+                  refine_with)
 
 
 def _tree(names: list[str], pairs: object) -> list[tuple[str, str]]:

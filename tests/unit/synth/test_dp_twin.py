@@ -95,3 +95,66 @@ def test_twin_respects_the_public_schema_and_records_epsilon(schema: DatasetSche
     assert list(twin["claim_id"]) == list(range(1, len(twin) + 1))
     card = (build.path / "card.md").read_text()
     assert "differentially private, ε = 2" in card and "not differentially private" not in card
+
+
+def test_refinement_by_sdv_is_post_processing(schema: DatasetSchema, claims: pd.DataFrame, roots: dict) -> None:
+    plain = make_plan(schema.tables[0], {"epsilon": 1.0, "bins": 8})
+    with pytest.raises(SynthesisError, match="refine_with"):
+        make_plan(schema.tables[0], {"epsilon": 1.0, "refine_with": "hma"})
+    spec = SynthesisSpec(synthesizer="dp_marginals", seed=5, evaluation_rows=1000,
+                         parameters={"epsilon": 1.0, "bins": 8, "refine_with": "gaussian_copula"})
+    model = DPMarginals.for_schema(schema, spec.parameters)
+    fitted_on: list[pd.DataFrame] = []
+    from synth import synthesizers
+    original_fit = synthesizers.fit
+
+    def spy(synthesizer: object, tables: dict, seed: int) -> None:
+        fitted_on.extend(tables.values())
+        original_fit(synthesizer, tables, seed)
+
+    synthesizers.fit = spy
+    try:
+        build = build_twin({"claims": claims}, schema, spec, NO_GATES, info=DatasetInfo(title="Claims"),
+                           progress=False, dp_model=model, **roots)
+    finally:
+        synthesizers.fit = original_fit
+    twin = pd.read_parquet(build.path / "data" / "claims.parquet")
+    manifest = json.loads((build.path / "manifest.json").read_text())
+    # fitted once, on DP rows only (no real identifier column, no real row)
+    assert len(fitted_on) == 1 and "full_name" not in fitted_on[0]
+    assert not fitted_on[0]["income"].dropna().isin(claims["income"].dropna()).any()
+    assert list(twin.columns) == [c.name for c in schema.tables[0].columns if c.identifier != "drop"]
+    assert manifest["dp"]["refined_with"] == "gaussian_copula"
+    assert manifest["dp"]["epsilon"] == plain.epsilon == model.plan.epsilon
+    assert manifest["dp"]["epsilon_reserved"] == str(plain.epsilon_to_reserve)
+    assert "smoothed by GaussianCopula fitted on those synthetic rows only" in (build.path / "card.md").read_text()
+    assert plain.describe()["refined_with"] is None
+
+
+def test_users_see_no_real_data_figure_of_a_dp_twin(schema: DatasetSchema, claims: pd.DataFrame,
+                                                    roots: dict) -> None:
+    spec = SynthesisSpec(synthesizer="dp_marginals", parameters={"epsilon": 1.0}, seed=5, evaluation_rows=1000)
+    build = build_twin({"claims": claims}, schema, spec, NO_GATES, info=DatasetInfo(title="Claims"),
+                       progress=False, **roots)
+    score = build.evaluation.quality.score
+    public = {name: (build.path / name).read_text() for name in ("report.html", "evaluation.json", "card.md")}
+    evaluation = json.loads(public["evaluation.json"])
+    assert not {"quality", "privacy", "utility"} & set(evaluation)
+    assert evaluation["dp"]["epsilon"] == pytest.approx(1.0)
+    for name, text in public.items():
+        dcr = build.evaluation.privacy.dcr_protection
+        figures = [f"{score:.3f}", repr(score)] + ([f"{dcr:.3f}", repr(dcr)] if dcr is not None and 0 < dcr < 1
+                                                  else [])
+        for figure in figures:
+            assert figure not in text, (name, figure)
+        assert "DCR" not in text and "Fidelity (SDMetrics" not in text
+    assert "ε = 1" in public["report.html"] and "benefit_type" in public["report.html"]
+    assert "training_rows" not in json.loads((build.path / "manifest.json").read_text())
+    owner = build.owner_report
+    assert owner is not None and owner.name == "owner-report.html"
+    assert owner.parent == roots["staging_root"] / f"{build.version}-owner"
+    assert owner.parent.stat().st_mode & 0o777 == 0o700
+    assert not str(owner.parent).startswith(str(build.path))
+    owner_evaluation = json.loads((owner.parent / "owner-evaluation.json").read_text())
+    assert owner_evaluation["quality"]["score"] == score
+    assert f"{score:.3f}" in owner.read_text()
