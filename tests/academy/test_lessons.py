@@ -2,7 +2,8 @@
 
 The instructor versions (with solutions and hidden tests) are executed as a learner's
 server would run them; a failing hidden test is a failing cell. Checkpoint cells (fixed
-seeds) are output-checked with nbval ``--nbval-lax``. The student versions that nbgrader
+seeds) are output-checked with nbval ``--nbval-lax``, against the expected text kept in
+tests/academy/checkpoints.json (the committed notebooks carry no outputs). The student versions that nbgrader
 generates contain no solution and no hidden test.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +20,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from tests.academy.checkpoints import with_expected_outputs
 from tests.academy.conftest import LESSONS, STAFF
 from tests.support.vault_service import REPO
 
@@ -52,10 +53,7 @@ def test_instructor_version_runs_and_passes_its_tests(path, academy_vault, tmp_p
 def test_checkpoint_cells_match_with_nbval(academy_vault, tmp_path):
     checked = [p for p in LESSONS if "NBVAL_CHECK_OUTPUT" in p.read_text()]
     assert checked, "no lesson has a checkpoint cell"
-    copies = []
-    for path in checked:
-        copies.append(tmp_path / path.name)
-        shutil.copy(path, copies[-1])
+    copies = [with_expected_outputs(path, tmp_path / path.name) for path in checked]
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--rootdir", str(tmp_path),
          "-c", "/dev/null", *map(str, copies)],

@@ -1,9 +1,9 @@
-"""Committed notebooks carry no outputs (outputs can carry data), except checkpoint cells.
+"""Committed notebooks carry no outputs (outputs can carry data).
 
-A checkpoint cell (tag ``checkpoint``, first line ``# NBVAL_CHECK_OUTPUT``) keeps the
-expected text that nbval compares (tests/academy/test_lessons.py); it computes from a fixed
-seed and the demo generator only, never from a twin or the vault, and may hold only
-plain-text stream output (and an execution count: nbval ignores a reference cell without one).
+The expected text of checkpoint cells (first line ``# NBVAL_CHECK_OUTPUT``), which nbval
+compares (tests/academy/test_lessons.py), lives in tests/academy/checkpoints.json; those
+cells compute from a fixed seed and the demo generator only, never from a twin or the vault,
+and their expected outputs are plain-text streams.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from tests.academy.checkpoints import EXPECTED
 from tests.academy.conftest import LESSONS
 from tests.support.vault_service import REPO
 
@@ -24,16 +25,20 @@ def test_committed_without_outputs(path):
     for index, cell in enumerate(notebook["cells"]):
         if cell["cell_type"] != "code":
             continue
-        source = "".join(cell["source"])
-        checkpoint = "checkpoint" in cell.get("metadata", {}).get("tags", [])
-        if not checkpoint:
-            assert cell.get("execution_count") is None, f"cell {index} has an execution count: clear the outputs"
-        if not cell.get("outputs"):
-            continue
-        assert checkpoint and source.startswith("# NBVAL_CHECK_OUTPUT"), (
+        assert cell.get("execution_count") is None, f"cell {index} has an execution count: clear the outputs"
+        assert not cell.get("outputs"), (
             f"cell {index} of {path.name} has outputs: clear them (Edit > Clear Outputs of All Cells) before committing")
-        assert "lab." not in source.replace("lab.demo", ""), f"checkpoint cell {index} must not read twins or the vault"
-        assert all(o["output_type"] == "stream" for o in cell["outputs"]), f"checkpoint cell {index}: text only"
+
+
+@pytest.mark.parametrize("stem", sorted(EXPECTED))
+def test_checkpoint_cells_are_seeded_text_only(stem):
+    [path] = [p for p in LESSONS if p.stem == stem]
+    cells = {c.get("id"): c for c in json.loads(path.read_text())["cells"]}
+    for cell_id, outputs in EXPECTED[stem].items():
+        source = "".join(cells[cell_id]["source"])
+        assert source.startswith("# NBVAL_CHECK_OUTPUT"), f"{stem}: cell {cell_id} is not a checkpoint cell"
+        assert "lab." not in source.replace("lab.demo", ""), f"checkpoint cell {cell_id} must not read twins or the vault"
+        assert all(o["output_type"] == "stream" for o in outputs), f"checkpoint cell {cell_id}: text only"
 
 
 def test_every_lesson_has_the_lesson_parts():
