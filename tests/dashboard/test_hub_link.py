@@ -9,83 +9,30 @@ home page, and lands on the dashboard through the hub's OAuth.
 
 from __future__ import annotations
 
-import shutil
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import requests
 
-from tests.service.running import REPO, free_port, lab_environ
+from tests.service.running import REPO
+from tests.support.dummy_hub import VAULT_SCOPE, running_dummy_hub
 
 BASE = "/jh/"
-VAULT_SCOPE = "access:services!service=vault"
 
 
 @pytest.fixture(scope="module")
 def hub_url(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[str]:
     """The public URL of a hub (ending in ``/jh/``) whose vault service serves the dashboard."""
-    if shutil.which("configurable-http-proxy") is None:
-        pytest.skip("configurable-http-proxy is not installed. Fix: bash deploy/ensure-proxy.sh")
-    workdir = tmp_path_factory.mktemp("hub")
-    port = free_port()
-    vault_env = {**lab_env, "LAB_LEDGER_URL": f"sqlite:///{workdir / 'ledger.sqlite'}"}  # a ledger of its own
-    config = workdir / "jupyterhub_config.py"
-    config.write_text(textwrap.dedent(f"""
-        c.JupyterHub.ip = "127.0.0.1"
-        c.JupyterHub.port = {port}
-        c.JupyterHub.base_url = {BASE!r}
-        c.JupyterHub.hub_ip = "127.0.0.1"
-        c.JupyterHub.hub_port = {free_port()}
-        c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{free_port()}"
-        c.ConfigurableHTTPProxy.pid_file = {str(workdir / "proxy.pid")!r}
-        c.JupyterHub.db_url = "sqlite:///{workdir / "jupyterhub.sqlite"}"
-        c.JupyterHub.cookie_secret_file = {str(workdir / "cookie_secret")!r}
-        c.JupyterHub.authenticator_class = "dummy"
+    config = f"""
         c.JupyterHub.default_url = "{BASE}hub/home"  # land on the home page after login, not a spawn
         c.JupyterHub.template_paths = [{str(REPO / "lab" / "hub" / "templates")!r}]
         c.Authenticator.allowed_users = {{"alice", "hana"}}
         c.JupyterHub.load_groups = {{"analysts": {{"users": ["alice"]}}, "hackathon": {{"users": ["hana"]}}}}
         c.JupyterHub.load_roles = [{{"name": "user", "scopes": ["self", {VAULT_SCOPE!r}]}}]
-        c.JupyterHub.services = [
-            {{"name": "vault", "url": "http://127.0.0.1:{free_port()}", "oauth_no_confirm": True,
-              "display": False,  # not in the Services menu (its root answers JSON); the home page links it
-              "command": [{sys.executable!r}, "-m", "lab.vault.service"], "cwd": {str(REPO)!r},
-              "environment": {vault_env!r}}},
-        ]
-    """))
-    log = workdir / "jupyterhub.log"
-    with open(log, "w", encoding="utf-8") as out:
-        process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=workdir,
-                                   env=lab_environ({}), stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}{BASE}"
-    try:
-        _wait_for(url + "services/vault/api/health", process, log)
+    """
+    # Not in the Services menu (its root answers JSON); the home page links it.
+    with running_dummy_hub(tmp_path_factory.mktemp("hub"), lab_env, config, base_url=BASE,
+                           vault={"display": False}) as (url, _):
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)  # the hub stops its managed services and the proxy
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the hub or its vault service did not come up; the hub's log:\n{log.read_text()[-5000:]}")
 
 
 def test_the_hub_home_page_links_to_the_dashboard_behind_the_hub_login(browser, hub_url, shots):

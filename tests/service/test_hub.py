@@ -9,12 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.service.running import REPO, free_port, lab_environ
+from tests.support.dummy_hub import VAULT_SCOPE, running_dummy_hub
 
 COUNT = {"dataset": "welfare", "statistic": "count", "epsilon": "0.1"}
-VAULT_SCOPE = "access:services!service=vault"
 
 
 @dataclass
@@ -50,22 +43,8 @@ class Hub:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[Hub]:
-    if shutil.which("configurable-http-proxy") is None:
-        pytest.skip("configurable-http-proxy is not installed. Fix: bash deploy/ensure-proxy.sh")
-    workdir = tmp_path_factory.mktemp("hub")
-    port, service_token = free_port(), secrets.token_hex(24)
-    vault_env = {**lab_env, "LAB_LEDGER_URL": f"sqlite:///{workdir / 'ledger.sqlite'}"}  # a ledger of its own
-    config = workdir / "jupyterhub_config.py"
-    config.write_text(textwrap.dedent(f"""
-        c.JupyterHub.ip = "127.0.0.1"
-        c.JupyterHub.port = {port}
-        c.JupyterHub.hub_ip = "127.0.0.1"
-        c.JupyterHub.hub_port = {free_port()}
-        c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{free_port()}"
-        c.ConfigurableHTTPProxy.pid_file = {str(workdir / "proxy.pid")!r}
-        c.JupyterHub.db_url = "sqlite:///{workdir / "jupyterhub.sqlite"}"
-        c.JupyterHub.cookie_secret_file = {str(workdir / "cookie_secret")!r}
-        c.JupyterHub.authenticator_class = "dummy"
+    service_token = secrets.token_hex(24)
+    config = f"""
         c.Authenticator.allowed_users = {{"alice", "bob", "ada"}}
         c.Authenticator.admin_users = {{"ada"}}
         c.JupyterHub.load_groups = {{"analysts": {{"users": ["alice"]}}, "staff": {{"users": ["bob"]}}}}
@@ -73,40 +52,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> It
             {{"name": "user", "scopes": ["self", {VAULT_SCOPE!r}]}},
             {{"name": "token-issuer", "scopes": ["tokens"], "services": ["tester"]}},
         ]
-        c.JupyterHub.services = [
-            {{"name": "vault", "url": "http://127.0.0.1:{free_port()}", "oauth_no_confirm": True,
-              "command": [{sys.executable!r}, "-m", "lab.vault.service"], "cwd": {str(REPO)!r},
-              "environment": {vault_env!r}}},
-            {{"name": "tester", "api_token": {service_token!r}}},
-        ]
-    """))
-    log = workdir / "jupyterhub.log"
-    with open(log, "w", encoding="utf-8") as out:
-        process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=workdir,
-                                   env=lab_environ({}), stdout=out, stderr=subprocess.STDOUT)
-    hub = Hub(f"http://127.0.0.1:{port}/", service_token, log)
-    try:
-        _wait_for(hub.vault + "api/health", process, log)
-        yield hub
-    finally:
-        process.send_signal(signal.SIGTERM)  # the hub stops its managed services and the proxy
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the hub or its vault service did not come up; the hub's log:\n{log.read_text()[-5000:]}")
+    """
+    with running_dummy_hub(tmp_path_factory.mktemp("hub"), lab_env, config,
+                           extra_services=[{"name": "tester", "api_token": service_token}]) as (url, log):
+        yield Hub(url, service_token, log)
 
 
 def test_the_caller_and_groups_come_from_the_hub(hub: Hub):
