@@ -9,9 +9,7 @@ Screenshots of every page go to ``$LAB_DASHBOARD_SHOTS`` or a pytest temporary d
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.dashboard.browsing import Visitor
-from tests.service.conftest import USERS, demo_policies, vault  # noqa: F401 - `vault` is a fixture used here
+from tests.service.conftest import USERS, demo_policies, tokens, users_file, vault  # noqa: F401 - fixtures used here
 from tests.service.running import REPO, RunningVault, lab_environ
 
 if TYPE_CHECKING:
@@ -47,17 +45,8 @@ def lab_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def tokens() -> dict[str, str]:
-    """A fresh random token per user."""
-    return {name: secrets.token_hex(24) for name in DASHBOARD_USERS}
-
-
-@pytest.fixture(scope="session")
-def users_file(tmp_path_factory: pytest.TempPathFactory, tokens: dict[str, str]) -> Path:
-    path = tmp_path_factory.mktemp("users") / "users.json"
-    path.write_text(json.dumps({"tokens": {tokens[name]: {"name": name, "groups": groups, "admin": admin}
-                                           for name, (groups, admin) in DASHBOARD_USERS.items()}}))
-    return path
+def vault_users() -> dict[str, tuple[list[str], bool]]:
+    return DASHBOARD_USERS
 
 
 @pytest.fixture(scope="session")

@@ -57,16 +57,23 @@ def demo_policies(directory: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tokens() -> dict[str, str]:
-    """A fresh random token per user."""
-    return {name: secrets.token_hex(24) for name in USERS}
+def vault_users() -> dict[str, tuple[list[str], bool]]:
+    """The standalone vault's users: name -> (groups, admin). Other test folders may add some."""
+    return USERS
 
 
 @pytest.fixture(scope="session")
-def users_file(tmp_path_factory: pytest.TempPathFactory, tokens: dict[str, str]) -> Path:
+def tokens(vault_users: dict[str, tuple[list[str], bool]]) -> dict[str, str]:
+    """A fresh random token per user."""
+    return {name: secrets.token_hex(24) for name in vault_users}
+
+
+@pytest.fixture(scope="session")
+def users_file(tmp_path_factory: pytest.TempPathFactory, tokens: dict[str, str],
+               vault_users: dict[str, tuple[list[str], bool]]) -> Path:
     path = tmp_path_factory.mktemp("users") / "users.json"
     path.write_text(json.dumps({"tokens": {tokens[name]: {"name": name, "groups": groups, "admin": admin}
-                                           for name, (groups, admin) in USERS.items()}}))
+                                           for name, (groups, admin) in vault_users.items()}}))
     return path
 
 
