@@ -16,7 +16,7 @@ from lab.hackathon.checks import event_problems
 from lab.hackathon.model import Event
 from lab.policies.loader import POLICY_SUFFIXES
 from lab.policies.model import Policy
-from lab.policies.yaml_file import read_yaml_mapping
+from lab.policies.yaml_file import dotted_key, read_yaml_mapping
 
 #: Where event files live, under the policies directory.
 EVENTS_SUBDIR = "events"
@@ -80,15 +80,8 @@ def _read(path: Path, policies: Mapping[str, Policy], teams: list[str] | None) -
     try:
         event = Event.model_validate(raw)
     except ValidationError as exc:
-        return None, [PolicyProblem(file, _dotted(err["loc"]), _problem(err), _fix(err)) for err in exc.errors()]
+        return None, [PolicyProblem(file, dotted_key(err["loc"]), _problem(err), _fix(err)) for err in exc.errors()]
     return event, [PolicyProblem(file, *p) for p in event_problems(event, path.stem, policies, teams)]
-
-
-def _dotted(loc: tuple[object, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _problem(error: dict[str, object]) -> str:

@@ -55,7 +55,7 @@ def apply_plan(home: Path, plan: dict[str, Any]) -> dict[str, list[str]]:
         done["copied"].append(Path(starter).name)
     _copy_hackathon_starters(home / "hackathon", plan.get("hackathon", {}), done)
     _write_nbgrader_config(home / ".jupyter" / "nbgrader_config.py", plan.get("nbgrader"), done)
-    _show_trainer_tools(home / ".jupyter", bool(plan.get("trainer")), done)
+    _write_lab_page_config(home / ".jupyter", bool(plan.get("trainer")), done)
     return done
 
 
@@ -66,7 +66,7 @@ TRAINER_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create
                        "@jupyter/nbgrader:course-list")
 
 
-def _show_trainer_tools(jupyter: Path, trainer: bool, done: dict[str, list[str]]) -> None:
+def _write_lab_page_config(jupyter: Path, trainer: bool, done: dict[str, list[str]]) -> None:
     """JupyterLab's disabled plugins: the news pop-up for all, nbgrader's trainer tools for non-trainers.
 
     Only the menus go: the grader's server side stays loaded, and it has nothing to show a

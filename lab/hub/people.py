@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lab.errors import PolicyProblem
 from lab.hub.errors import PeopleError
-from lab.policies.yaml_file import read_yaml_mapping
+from lab.policies.yaml_file import dotted_key, read_yaml_mapping
 
 PEOPLE_VERSION = 1
 #: The hub group that holds the admins listed under ``admins``.
@@ -170,7 +170,7 @@ def _describe(error: dict[str, Any]) -> tuple[str, str, str]:
     is_group_name = bool(loc) and loc[-1] == "[key]"
     if is_group_name:
         loc = loc[:-1]
-    key = ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in loc).replace(".[", "[")
+    key = dotted_key(loc)
     kind = error["type"]
     if kind == "extra_forbid" or kind == "extra_forbidden":
         known = sorted((GroupSpec if len(loc) >= 3 and loc[0] == "groups" else PeopleFile).model_fields)

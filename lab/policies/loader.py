@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from lab.errors import PolicyError, PolicyProblem
 from lab.policies.checks import policy_problems
 from lab.policies.model import Policy
-from lab.policies.yaml_file import read_yaml_mapping
+from lab.policies.yaml_file import dotted_key, read_yaml_mapping
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 
@@ -73,7 +73,7 @@ def _read(path: Path) -> tuple[Policy | None, list[PolicyProblem]]:
 def _describe(error: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str, str]:
     """Turn one pydantic error into (key, problem, fix) in the policy's own words."""
     loc = [part for part in error["loc"] if not _is_union_branch(part)]
-    key = _dotted(loc)
+    key = dotted_key(loc)
     kind = error["type"]
     if kind == "extra_forbidden":
         known = _known_keys(loc[:-1])
@@ -94,13 +94,6 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str, str
 def _is_union_branch(part: Any) -> bool:
     # pydantic adds the type of each union branch to the location, e.g. 'float' or 'date'.
     return isinstance(part, str) and part in ("float", "int", "date", "datetime", "str", "bool", "decimal")
-
-
-def _dotted(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _known_keys(loc: list[Any]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Read one YAML file of the lab's configuration (policies, people, events) as a mapping.
+"""Read one YAML file of the lab's configuration (policies, people, events) as a mapping,
+and name places in it.
 
 Every problem becomes a PolicyProblem naming the file, so callers report them alongside
 their own validation problems and never raise half-way.
@@ -6,6 +7,7 @@ their own validation problems and never raise half-way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +44,11 @@ def read_yaml_mapping(path: Path, *, if_missing: str = "check the path",
     if not isinstance(raw, dict):
         return None, [PolicyProblem(file, "", "the file does not hold a mapping of keys", example)]
     return raw, []
+
+
+def dotted_key(location: Iterable[object]) -> str:
+    """A pydantic error location as the file's key: ``groups.analysts.members[2]``."""
+    out = ""
+    for part in location:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
