@@ -27,7 +27,7 @@ c = get_config()  # noqa: F821 - defined by JupyterHub when it loads this file
 hub = load_hub_settings()
 people = load_people(hub.people_file)  # invalid: the hub does not start, and every problem is listed
 policies = load_policies(hub.lab.policies_dir)
-teams = [name for name, group in people.groups.items() if group.kind == "team"]
+teams = people.teams
 prepare_host(hub, policies, teams)  # directories, owners and modes; the vault's account; secrets
 python = sys.executable  # the lab's venv: users' servers, kernels and the services all run from it
 if not hub.isolation:

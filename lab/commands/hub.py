@@ -82,7 +82,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         hub = load_hub_settings()
         people = load_people(hub.people_file)
         policies = load_policies(hub.lab.policies_dir)
-        prepare_host(hub, policies, [name for name, group in people.groups.items() if group.kind == "team"])
+        prepare_host(hub, policies, people.teams)
     except LabError as error:
         return fail(error)
     owner = f"owned by {hub.vault_account}, mode 0700" if hub.isolation else "NOT isolated: demo mode"

@@ -98,6 +98,11 @@ class People:
         members = {name for group in self.groups.values() for name in group.members}
         return frozenset(members | self.admins | self.extra_users)
 
+    @property
+    def teams(self) -> list[str]:
+        """Every hackathon team (the groups of kind ``team``): each has a shared folder."""
+        return [name for name, group in self.groups.items() if group.kind == "team"]
+
     def groups_of(self, name: str) -> list[str]:
         """The hub groups of ``name``, sorted (``admins`` included for admins)."""
         return sorted(group for group, spec in self.groups.items() if name in spec.members)

@@ -94,7 +94,7 @@ class Provisioner:
     def current_events(self, people: People, policies: Mapping[str, Policy],
                        log: logging.Logger | logging.LoggerAdapter = log) -> dict[str, Event]:
         """The hackathon events (policies/events/) as they are now, or the last valid ones (logged)."""
-        teams = [name for name, group in people.groups.items() if group.kind == "team"]
+        teams = people.teams
         try:
             self._events = load_events(self.hub.lab.policies_dir, policies, teams)
         except LabError as error:

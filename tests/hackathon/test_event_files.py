@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_the_demo_event_loads_against_the_policies_and_the_hub_teams() -> None:
     policies = load_policies(REPO / "policies")  # the dataset loader ignores policies/events/
     people = load_people(REPO / "policies" / "hub" / "people.yaml")
-    teams = [name for name, group in people.groups.items() if group.kind == "team"]
+    teams = people.teams
     events = load_events(REPO / "policies", policies, teams)
     assert list(events) == ["welfare-challenge"]
     budgets = with_team_budgets(policies, events)["welfare"].budgets.group_epsilon

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import selectors
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from tests.support.processes import stop
 
 REPO = Path(__file__).resolve().parents[2]
 READY = "lab-vault: listening on "
@@ -46,13 +47,7 @@ class RunningVault:
 
     def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM, then wait; kill if it does not stop. Returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop(self.process, timeout)
         if self.process.stdout is not None:
             self.process.stdout.close()
         return int(self.process.returncode)

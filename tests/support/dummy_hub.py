@@ -8,7 +8,6 @@ test adds its own users, groups, roles and extra services as config lines.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ import pytest
 import requests
 
 from tests.service.running import REPO, free_port, lab_environ
+from tests.support.processes import stop
 
 VAULT_SCOPE = "access:services!service=vault"
 
@@ -66,12 +66,7 @@ def running_dummy_hub(workdir: Path, lab_env: dict[str, str], config: str, *, ba
         _wait_for(url + "services/vault/api/health", process, log)
         yield url, log
     finally:
-        process.send_signal(signal.SIGTERM)  # the hub stops its managed services and the proxy
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop(process, 30)
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:

@@ -20,7 +20,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,20 +29,10 @@ from pathlib import Path
 import requests
 
 from lab.hub import accounts
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A port that was free a moment ago on 127.0.0.1 (JupyterHub cannot take port 0)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def hub_environ(settings: dict[str, str]) -> dict[str, str]:
-    """This process's environment without any LAB_* of its own, plus ``settings``."""
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("LAB_")}, **settings}
+# Re-exported for the hub tests and the hub benchmark.
+from tests.service.running import REPO, free_port  # noqa: F401
+from tests.service.running import lab_environ as hub_environ  # noqa: F401
+from tests.support.processes import stop
 
 
 @dataclass
@@ -57,13 +46,7 @@ class RunningHub:
 
     def stop(self, timeout: float = 60.0) -> None:
         """SIGTERM (the hub stops its servers, services and proxy), then wait; kill if stuck."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop(self.process, timeout)
 
     def log_tail(self, chars: int = 6000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
