@@ -83,7 +83,8 @@ def _build_dp_twin(policy: Policy, settings: LabSettings, schema: Any, spec: Any
         reservation = ledger.reserve(user=user, groups=[], dataset=policy.dataset, epsilon=plan.epsilon_to_reserve,
                                      kind="dp_twin", description={
                                          "synthesizer": spec.synthesizer, "epsilon_opendp": plan.epsilon,
-                                         "marginals": len(plan.marginals), "seed": spec.seed})
+                                         "definition": plan.loss_target.kind, "delta": plan.loss_target.delta,
+                                         "measurements": len(plan.steps), "seed": spec.seed})
         try:
             result = build(model)
         except BaseException as exc:

@@ -179,17 +179,34 @@ def _how_made(info: dict[str, Any]) -> list[str]:
         *([f"- Made from OpenDP-measured marginals, then smoothed by {_SDV_NAMES.get(dp['refined_with'], dp['refined_with'])} "
            "fitted on those synthetic rows only (post-processing: the guarantee and ε are unchanged)."]
           if dp.get("refined_with") else []),
-        f"- Measured: {len(dp['marginals'])} noisy marginals (every column alone and {sum(len(m['columns']) == 2 for m in dp['marginals'])} "
-        "pairs chosen from public information); numbers and dates were cut into bins on the policy's bounds.",
+        f"- Measured: {len(dp['marginals'])} noisy marginals (every column alone and "
+        f"{sum(m['kind'] == 'pair' for m in dp['marginals'])} pairs of columns, "
+        f"{_PAIRS_CHOSEN.get(dp.get('selection_steps', 0) > 0)}); numbers and dates were cut into bins on the "
+        "policy's bounds.",
         trained, size, public,
-        f"- Privacy: **differentially private, ε = {epsilon:.6g}** (OpenDP's accounting, charged to the dataset's "
-        f"privacy budget as ε = {dp['epsilon_reserved']}). In plain words: whether or not {person} is in the "
+        f"- Privacy: **differentially private, ε = {epsilon:.6g}{_delta(dp)}** (OpenDP's accounting, charged to the "
+        f"dataset's privacy budget as ε = {dp['epsilon_reserved']}).{_zcdp(dp)} In plain words: whether or not {person} is in the "
         f"data, the chance of getting any particular twin changes by at most a factor of e^ε ≈ {_exp(epsilon)}. "
         "Anything anyone computes from this twin, now or later, keeps that guarantee; it protects each person, "
         "not the dataset's overall patterns, which the twin is meant to show.",
         "- Figures comparing the twin with the real data are not covered by the guarantee; they go to the data "
         "owner only and are not part of this bundle.",
     ]
+
+
+_PAIRS_CHOSEN = {True: "chosen from the data by OpenDP's report-noisy-max, paid for within ε",
+                 False: "chosen from public information"}
+
+
+def _delta(dp: dict[str, Any]) -> str:
+    return f", δ = {dp['delta']:.1g}" if dp.get("rho") else ""
+
+
+def _zcdp(dp: dict[str, Any]) -> str:
+    if not dp.get("rho"):
+        return ""
+    return (f" Measured as ρ = {dp['rho']:.6g} zero-concentrated DP and converted by OpenDP to ε at δ; δ is the "
+            "small chance that the bound above does not hold.")
 
 
 _SDV_NAMES = {"gaussian_copula": "GaussianCopula", "ctgan": "CTGAN", "tvae": "TVAE", "copula_gan": "CopulaGAN"}

@@ -255,7 +255,7 @@ def _facts(schema: DatasetSchema, spec: SynthesisSpec, info: DatasetInfo, versio
     }
     if dp_model is not None:
         facts["differentially_private"] = True
-        facts["dp"] = dp_model.plan.describe()
+        facts["dp"] = dp_model.describe()
         facts["sampled_from"] = "noisy marginals (OpenDP)" + (
             f", then smoothed by SDV {dp_model.plan.refine_with} fitted on those synthetic rows only"
             if dp_model.plan.refine_with else "")

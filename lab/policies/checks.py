@@ -190,13 +190,7 @@ def _synthesis_problems(policy: Policy) -> list[Problem]:
             problems.append(("synthesis.synthesizer", f"'{synthesis.synthesizer}' models one table, this dataset has "
                              f"{len(policy.tables)} (DP twins of related tables are not supported)",
                              "publish a flattened single-table dataset with its own policy for the DP twin"))
-        epsilon = synthesis.parameters.get("epsilon", 1.0)
-        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or not epsilon > 0:
-            problems.append(("synthesis.parameters.epsilon", "a DP twin needs a positive epsilon",
-                             "set parameters: {epsilon: 1.0}"))
-        elif Decimal(str(epsilon)) > policy.budgets.dataset_epsilon:
-            problems.append(("synthesis.parameters.epsilon", "the DP twin's epsilon exceeds the dataset's budget",
-                             "lower it to at most budgets.dataset_epsilon"))
+        problems.extend(_dp_loss_problems(synthesis.parameters, policy.budgets.dataset_epsilon))
     elif synthesis.dp_only:
         problems.append(("synthesis.dp_only", "this dataset requires differentially private twins, and "
                          f"'{synthesis.synthesizer}' is not differentially private",
@@ -212,3 +206,21 @@ def _synthesis_problems(policy: Policy) -> list[Problem]:
             problems.append(("synthesis.utility_target", f"'{target}' is an identifier or key",
                              "choose a modelled column to predict"))
     return problems
+
+
+def _dp_loss_problems(parameters: dict, dataset_epsilon: Decimal) -> list[Problem]:
+    """A DP twin's epsilon / rho / delta: valid, and within the dataset's budget once charged as ε."""
+    from synth.dp.loss import privacy_loss
+    from synth.errors import SynthesisError
+
+    try:
+        loss = privacy_loss(parameters)
+    except SynthesisError as exc:
+        return [("synthesis.parameters", str(exc).split(". Fix: ")[0], str(exc).split(". Fix: ")[-1]
+                 if ". Fix: " in str(exc) else "see docs/twins.md")]
+    charged = loss.charged_epsilon(loss.budget)
+    if Decimal(repr(charged)) > dataset_epsilon:
+        key = "rho" if "rho" in parameters else "epsilon"
+        return [(f"synthesis.parameters.{key}", f"the DP twin would be charged ε = {charged:.6g}, more than the "
+                 f"dataset's budget ({dataset_epsilon})", "lower it, or raise budgets.dataset_epsilon")]
+    return []

@@ -3,17 +3,20 @@
 The plan is built from public information only (the schema, the policy's parameters and
 privacy unit), so it can be priced and charged to the ledger before any real data is read.
 
-Selection. MST selects its 2-way marginals with part of the budget; we select them from
-public information instead, which costs nothing: a tree over the modelled columns, given
-by the policy (``parameters.pairs``) or, by default, a chain in the policy's column order
-(each column paired with the one before it). A data owner who knows which columns depend
-on each other should list them as pairs; the default is honest but not clever.
+Selection: which 2-way marginals to measure (a spanning tree of the modelled columns).
+- ``selection: mst`` (the default): chosen from the data, as in MST. Each of the tree's
+  n-1 edges is picked by OpenDP's report-noisy-max over the pairs not yet connected,
+  scored by how badly the independent model (the noisy 1-way marginals) fits the pair's
+  real counts, less the noise its measurement will add. It spends ``select_share`` of
+  the budget.
+- ``selection: public``: the tree is given by the policy (``parameters.pairs``) or, if
+  absent, a chain in the policy's column order. It costs nothing; a data owner who knows
+  which columns depend on each other can list them.
 
 Measurement. Every 1-way marginal and every tree pair's 2-way marginal is counted by
-``make_count_by_categories`` over the public cells, then noised with OpenDP's Laplace
-mechanism (discrete, on integer counts). Each measurement's ε is its own privacy map at
-``d_in = max_rows_per_person`` (one person adds or removes at most that many rows); the
-twin's ε is the sum of those maps (sequential composition), recorded as OpenDP reports it.
+``make_count_by_categories`` over the public cells, then noised by OpenDP (Laplace for
+pure ε, Gaussian for zCDP; see synth.dp.loss). Each step's loss is its own privacy map at
+``d_in = max_rows_per_person``; the twin's loss is their sum (sequential composition).
 """
 
 from __future__ import annotations
@@ -24,22 +27,31 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from synth.dp.domain import Domain, column_domain
+from synth.dp.loss import PrivacyLoss, count_metric, count_noise, privacy_loss, scale_for
 from synth.errors import SynthesisError
 from synth.schema import TableSchema
 
 DP_SYNTHESIZERS: tuple[str, ...] = ("dp_marginals",)
-_KNOWN_PARAMETERS = {"epsilon", "bins", "pairs", "one_way_share", "refine_with"}
+SELECTIONS: tuple[str, ...] = ("mst", "public")
+_KNOWN_PARAMETERS = {"epsilon", "rho", "delta", "bins", "pairs", "selection", "one_way_share", "select_share",
+                     "refine_with"}
 _MAX_CELLS = 1_000_000
+_HEADROOM = 1 - 1e-9  # the maps round up; splitting slightly less keeps their sum within the target
 
 
 @dataclass(frozen=True)
-class Marginal:
-    """One measured marginal: the columns it counts and its OpenDP measurement."""
+class Step:
+    """One OpenDP measurement of the plan, priced before any data is read.
 
+    ``kind`` is "one-way", "pair" or "select". A pair chosen by selection has no columns
+    until the data has been measured; its price does not depend on which pair it is (the
+    count vector's sensitivity is the privacy unit whatever its size).
+    """
+
+    kind: str
     columns: tuple[str, ...]
-    cells: int
     scale: float
-    epsilon: float
+    loss: float  # OpenDP's privacy map at the privacy unit: ε (pure) or ρ (zCDP)
     measurement: Any = field(repr=False, compare=False)
 
 
@@ -49,35 +61,57 @@ class DPPlan:
 
     table: str
     domains: dict[str, Domain]
-    marginals: tuple[Marginal, ...]
-    edges: tuple[tuple[str, str], ...]  # (parent, child) in sampling order
-    root: str
+    steps: tuple[Step, ...]
+    selection: str  # "mst" or "public"
+    edges: tuple[tuple[str, str], ...]  # (parent, child), parents first; empty until selected for "mst"
+    candidates: tuple[tuple[str, str], ...]  # pairs selection may choose from ("mst")
     max_rows_per_person: int
-    epsilon_target: float
+    loss_target: PrivacyLoss
     refine_with: str | None = None  # an SDV single-table synthesizer fitted on the DP sample (post-processing)
 
     @property
+    def root(self) -> str:
+        return next(iter(self.domains))
+
+    @property
+    def loss(self) -> float:
+        """The twin's loss in the measure's unit (ε or ρ): math.fsum of OpenDP's maps."""
+        return math.fsum(s.loss for s in self.steps)
+
+    @property
     def epsilon(self) -> float:
-        """The twin's ε: the sum of OpenDP's privacy maps (math.fsum of the reported floats)."""
-        return math.fsum(m.epsilon for m in self.marginals)
+        """The ε charged: the loss itself (pure), or OpenDP's conversion of ρ at δ (zCDP)."""
+        return self.loss_target.charged_epsilon(self.loss)
 
     @property
     def epsilon_to_reserve(self) -> Decimal:
         """``epsilon`` rounded up to the ledger's unit (1e-12), so the ledger never under-charges."""
         return Decimal(repr(self.epsilon)).quantize(Decimal("1e-12"), rounding=ROUND_CEILING)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, edges: tuple[tuple[str, str], ...] | None = None) -> dict[str, Any]:
+        """The plan as recorded in the manifest (``edges``: the pairs measured, once selected)."""
+        pure = self.loss_target.kind == "pure"
+        chosen = list(edges if edges is not None else self.edges)
+        pairs = iter(chosen)
+        steps = [{"kind": s.kind, "columns": list(s.columns or (next(pairs, ()) if s.kind == "pair" else ())),
+                  "scale": s.scale,
+                  ("epsilon" if pure else "rho"): s.loss} for s in self.steps]
         return {
-            "mechanism": "discrete Laplace (OpenDP make_count_by_categories >> then_laplace)",
+            "mechanism": ("discrete Laplace and report-noisy-max (OpenDP)" if pure else
+                          "discrete Gaussian and report-noisy-max under zCDP (OpenDP)"),
             "privacy_unit": {"max_rows_per_person": self.max_rows_per_person, "neighbouring": "add/remove rows "
                              "of one person (symmetric distance)"},
+            "definition": "pure ε-DP" if pure else "ρ-zCDP, charged as (ε, δ)-DP",
             "epsilon": self.epsilon,
+            "rho": None if pure else self.loss,
+            "delta": self.loss_target.delta,
             "epsilon_reserved": str(self.epsilon_to_reserve),
-            "epsilon_target": self.epsilon_target,
-            "selection": "public (tree of pairs from the policy, no budget spent)",
+            "epsilon_target": self.loss_target.epsilon,
+            "selection": ("data-driven (MST-style: a spanning tree of pairs chosen by OpenDP's report-noisy-max)"
+                          if self.selection == "mst" else "public (tree of pairs from the policy, no budget spent)"),
             "refined_with": self.refine_with,
-            "marginals": [{"columns": list(m.columns), "cells": m.cells, "scale": m.scale, "epsilon": m.epsilon}
-                          for m in self.marginals],
+            "marginals": [s for s in steps if s["kind"] != "select"],
+            "selection_steps": sum(s.kind == "select" for s in self.steps),
         }
 
 
@@ -91,15 +125,19 @@ def make_plan(table: TableSchema, parameters: dict[str, Any], max_rows_per_perso
     if unknown:
         raise SynthesisError(f"dp_marginals does not take {', '.join(sorted(unknown))}. "
                              f"Fix: use only {', '.join(sorted(_KNOWN_PARAMETERS))}.")
-    epsilon = float(parameters.get("epsilon", 1.0))
+    loss = privacy_loss(parameters)
     bins = int(parameters.get("bins", 10))
     one_way_share = float(parameters.get("one_way_share", 0.3))
-    if not (epsilon > 0 and math.isfinite(epsilon)):
-        raise SynthesisError(f"epsilon={epsilon} is not a positive number. Fix: set parameters.epsilon, e.g. 1.0.")
+    select_share = float(parameters.get("select_share", 0.1))
+    selection = parameters.get("selection", "public" if parameters.get("pairs") is not None else "mst")
     if not 2 <= bins <= 1000:
         raise SynthesisError(f"bins={bins} is out of range. Fix: use 2 to 1000 bins.")
-    if not 0 < one_way_share < 1:
-        raise SynthesisError("one_way_share must be between 0 and 1 (exclusive).")
+    if selection not in SELECTIONS:
+        raise SynthesisError(f"selection={selection!r} is unknown. Fix: use one of {', '.join(SELECTIONS)}.")
+    if selection == "mst" and parameters.get("pairs") is not None:
+        raise SynthesisError("pairs are for selection: public. Fix: drop pairs, or set selection: public.")
+    if not (0 < one_way_share < 1 and 0 < select_share < 1 and one_way_share + select_share < 1):
+        raise SynthesisError("one_way_share and select_share must be between 0 and 1 and add up to less than 1.")
     refine_with = parameters.get("refine_with")
     if refine_with is not None:
         from synth.spec import SINGLE_TABLE_SYNTHESIZERS
@@ -114,16 +152,67 @@ def make_plan(table: TableSchema, parameters: dict[str, Any], max_rows_per_perso
         raise SynthesisError(f"table '{table.name}' has no modelled columns for a DP twin.")
     domains = {c.name: column_domain(c, bins) for c in columns}
     names = [c.name for c in columns]
-    edges = _tree(names, parameters.get("pairs"))
-    for parent, child in edges:
-        if domains[parent].size * domains[child].size > _MAX_CELLS:
-            raise SynthesisError(f"the pair ({parent}, {child}) has more than {_MAX_CELLS} cells. Fix: fewer bins.")
-    one_way_eps = epsilon * (one_way_share if edges else 1.0) / len(names)
-    two_way_eps = epsilon * (1 - one_way_share) / len(edges) if edges else 0.0
-    marginals = [_marginal((n,), domains, one_way_eps, max_rows_per_person) for n in names]
-    marginals += [_marginal(edge, domains, two_way_eps, max_rows_per_person) for edge in edges]
-    return DPPlan(table.name, domains, tuple(marginals), tuple(edges), names[0], max_rows_per_person, epsilon,
+    if selection == "public":
+        edges = _tree(names, parameters.get("pairs"))
+        for parent, child in edges:
+            if domains[parent].size * domains[child].size > _MAX_CELLS:
+                raise SynthesisError(f"the pair ({parent}, {child}) has more than {_MAX_CELLS} cells. "
+                                     "Fix: fewer bins.")
+        candidates: list[tuple[str, str]] = []
+        pair_count, select_budget = len(edges), 0.0
+    else:
+        edges = []
+        candidates = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+                      if domains[a].size * domains[b].size <= _MAX_CELLS]
+        pair_count = len(names) - 1
+        select_budget = loss.budget * select_share if pair_count else 0.0
+    budget = loss.budget * _HEADROOM
+    select_budget *= _HEADROOM
+    one_way_budget = budget * (one_way_share if pair_count else 1.0) / len(names)
+    pair_budget = (budget - select_budget - one_way_budget * len(names)) / pair_count if pair_count else 0.0
+    d_in = max_rows_per_person
+    steps = [_count_step("one-way", (n,), domains[n].size, loss, one_way_budget, d_in) for n in names]
+    if selection == "mst" and pair_count:
+        steps += [_select_step(loss, select_budget / pair_count, d_in)] * pair_count  # same price each round
+    slots: list[tuple[str, ...]] = list(edges) or [()] * pair_count  # unknown pairs until selected
+    steps += [_count_step("pair", slot, math.prod(domains[c].size for c in slot) if slot else 2, loss, pair_budget,
+                          d_in) for slot in slots]
+    return DPPlan(table.name, domains, tuple(steps), selection, tuple(edges), tuple(candidates), d_in, loss,
                   refine_with)
+
+
+def count_measurement(cells: int, loss: PrivacyLoss, scale: float):
+    """OpenDP: count a vector of cell indices by public cell, then add noise."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    counting = dp.t.make_count_by_categories(dp.vector_domain(dp.atom_domain(T=int)), dp.symmetric_distance(),
+                                             categories=list(range(cells)), null_category=False,
+                                             MO=count_metric(loss))
+    return counting >> count_noise(loss, scale)
+
+
+def select_measurement(loss: PrivacyLoss, scale: float):
+    """OpenDP: report the index of the noisy maximum of a score vector (each score d_in-sensitive)."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    return dp.m.make_noisy_max(dp.vector_domain(dp.atom_domain(T=float, nan=False)),
+                               dp.linf_distance(T=float, monotonic=False), loss.measure, scale)
+
+
+def _count_step(kind: str, columns: tuple[str, ...], cells: int, loss: PrivacyLoss, budget: float, d_in: int) -> Step:
+    scale = scale_for(loss, budget, d_in)
+    measurement = count_measurement(cells, loss, scale)
+    return Step(kind, columns, scale, float(measurement.map(d_in)), measurement)
+
+
+def _select_step(loss: PrivacyLoss, budget: float, d_in: int) -> Step:
+    import opendp.prelude as dp
+
+    scale = dp.binary_search_param(lambda s: select_measurement(loss, s), d_in=float(d_in), d_out=budget, T=float)
+    measurement = select_measurement(loss, scale)
+    return Step("select", (), float(scale), float(measurement.map(float(d_in))), measurement)
 
 
 def _tree(names: list[str], pairs: object) -> list[tuple[str, str]]:
@@ -155,15 +244,3 @@ def _tree(names: list[str], pairs: object) -> list[tuple[str, str]]:
     if len(edges) != len(pairs):
         raise SynthesisError("parameters.pairs must form a tree (no cycles, no repeated pairs).")
     return edges
-
-
-def _marginal(columns: tuple[str, ...], domains: dict[str, Domain], epsilon: float, d_in: int) -> Marginal:
-    import opendp.prelude as dp
-
-    dp.enable_features("contrib")
-    cells = math.prod(domains[c].size for c in columns)
-    scale = d_in / epsilon
-    counting = dp.t.make_count_by_categories(dp.vector_domain(dp.atom_domain(T=int)), dp.symmetric_distance(),
-                                             categories=list(range(cells)), null_category=False)
-    measurement = counting >> dp.m.then_laplace(scale)
-    return Marginal(columns, cells, scale, float(measurement.map(d_in)), measurement)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from synth.dp.generate import normalise, sample_tree
-from synth.dp.measure import measure
+from synth.dp.measure import Measured, measure
 from synth.dp.plan import DPPlan, make_plan
 from synth.errors import SynthesisError
 from synth.schema import DatasetSchema
@@ -32,7 +32,7 @@ class DPMarginals:
 
     def __init__(self, plan: DPPlan) -> None:
         self.plan = plan
-        self.noisy: dict[tuple[str, ...], np.ndarray] | None = None
+        self.measured: Measured | None = None
 
     @classmethod
     def for_schema(cls, schema: DatasetSchema, parameters: dict[str, Any], max_rows_per_person: int = 1) -> DPMarginals:
@@ -49,7 +49,7 @@ class DPMarginals:
         missing = [name for name in self.plan.domains if name not in frame]
         if missing:
             raise SynthesisError(f"the data lacks column(s) {', '.join(missing)} named by the policy.")
-        self.noisy = measure(self.plan, frame)
+        self.measured = measure(self.plan, frame)
 
     @property
     def noisy_rows(self) -> int:
@@ -64,7 +64,7 @@ class DPMarginals:
         sizes = {name: d.size for name, d in self.plan.domains.items()}
         one_way = {m[0]: counts for m, counts in noisy.items() if len(m) == 1}
         two_way = {(m[0], m[1]): counts for m, counts in noisy.items() if len(m) == 2}
-        cells = sample_tree(target, one_way, two_way, sizes, list(self.plan.domains), rng)
+        cells = sample_tree(target, one_way, two_way, sizes, sampling_order(list(sizes), self.edges), rng)
         return pd.DataFrame({name: self.plan.domains[name].decode(cells[name], rng).to_numpy()
                              for name in self.plan.domains})
 
@@ -72,10 +72,30 @@ class DPMarginals:
         """A noisy marginal as probabilities (for diagnostics)."""
         return normalise(self._noisy()[columns])
 
+    @property
+    def edges(self) -> tuple[tuple[str, str], ...]:
+        """The tree of pairs measured (selected from the data for ``mst``, so known after fitting)."""
+        return self.measured.edges if self.measured is not None else self.plan.edges
+
+    def describe(self) -> dict[str, Any]:
+        """The plan and the pairs measured, as recorded in the manifest."""
+        return self.plan.describe(self.edges)
+
     def _noisy(self) -> dict[tuple[str, ...], np.ndarray]:
-        if self.noisy is None:
+        if self.measured is None:
             raise SynthesisError("the DP synthesizer has not been fitted.")
-        return self.noisy
+        return self.measured.counts
+
+
+def sampling_order(names: list[str], edges: tuple[tuple[str, str], ...]) -> list[str]:
+    """Columns with every tree parent before its children (edges come parents first)."""
+    children = {child for _, child in edges}
+    order = [name for name in names if name not in children and not any(p == name for p, _ in edges)]
+    for parent, child in edges:
+        if parent not in order:
+            order.append(parent)
+        order.append(child)
+    return order
 
 
 def refuse_multi_table(schema: DatasetSchema) -> None:

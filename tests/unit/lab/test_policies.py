@@ -150,3 +150,21 @@ def test_multi_table_needs_hma_and_relationships(tmp_path):
 def test_the_shipped_policies_are_valid():
     policies = load_policies(REPO / "policies")
     assert {"census", "welfare"} <= set(policies)
+
+
+@pytest.mark.parametrize("parameters, expected", [
+    ("{rho: 0.1}", "synthesis.parameters: rho needs a delta"),
+    ("{epsilon: 1, delta: 0.1}", "synthesis.parameters: delta=0.1 is above 1e-05"),
+    ("{epsilon: 12}", "synthesis.parameters.epsilon: the DP twin would be charged ε = 12"),
+    ("{rho: 5, delta: 1.0e-7}", "synthesis.parameters.rho: the DP twin would be charged ε = 2"),
+])
+def test_dp_twin_privacy_loss_is_checked_against_the_budget(tmp_path, parameters, expected):
+    text = VALID.replace("synthesizer: gaussian_copula", f"synthesizer: dp_marginals\n  parameters: {parameters}")
+    problems = "\n".join(_problems(tmp_path, text))
+    assert expected in problems
+
+
+def test_dp_twin_with_rho_and_delta_is_valid(tmp_path):
+    text = VALID.replace("synthesizer: gaussian_copula", "synthesizer: dp_marginals\n  parameters: "
+                         "{rho: 0.05, delta: 1.0e-7, selection: mst}")
+    assert synthesis_spec(load_policy(_write(tmp_path, text))).parameters["rho"] == 0.05

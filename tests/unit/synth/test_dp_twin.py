@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,17 +21,61 @@ NO_GATES = ReleaseGates(min_quality=None, max_exact_copy_rate=None, min_dcr_prot
 
 
 def test_epsilon_is_the_sum_of_opendps_maps(schema: DatasetSchema) -> None:
+    modelled = [c.name for c in schema.tables[0].modelled_columns if c.kind != "id"]
     for unit in (1, 3):
-        plan = make_plan(schema.tables[0], {"epsilon": 0.7, "bins": 8}, max_rows_per_person=unit)
-        reported = [m.measurement.map(unit) for m in plan.marginals]
-        assert [m.epsilon for m in plan.marginals] == reported
-        assert plan.epsilon == math.fsum(reported)
-        assert plan.epsilon == pytest.approx(0.7, rel=1e-9)
-        assert plan.epsilon_to_reserve >= type(plan.epsilon_to_reserve)(repr(plan.epsilon))
-        # 1-way marginal of every modelled column, plus the pairs of a spanning tree
-        modelled = [c.name for c in schema.tables[0].modelled_columns if c.kind != "id"]
-        assert {m.columns for m in plan.marginals if len(m.columns) == 1} == {(n,) for n in modelled}
-        assert sum(len(m.columns) == 2 for m in plan.marginals) == len(modelled) - 1
+        for selection in ("public", "mst"):
+            plan = make_plan(schema.tables[0], {"epsilon": 0.7, "bins": 8, "selection": selection},
+                             max_rows_per_person=unit)
+            reported = [s.measurement.map(unit) for s in plan.steps]
+            assert [s.loss for s in plan.steps] == reported
+            assert plan.epsilon == plan.loss == math.fsum(reported)
+            assert 0.7 * (1 - 1e-8) < plan.epsilon <= 0.7  # never above the target, float rounding included
+            assert plan.epsilon_to_reserve >= type(plan.epsilon_to_reserve)(repr(plan.epsilon))
+            # 1-way marginal of every modelled column, plus the pairs of a spanning tree
+            assert [s.columns for s in plan.steps if s.kind == "one-way"] == [(n,) for n in modelled]
+            assert sum(s.kind == "pair" for s in plan.steps) == len(modelled) - 1
+            # MST spends part of the budget choosing each pair (report-noisy-max)
+            assert sum(s.kind == "select" for s in plan.steps) == (len(modelled) - 1 if selection == "mst" else 0)
+
+
+def test_zcdp_twin_is_charged_opendps_conversion_at_delta(schema: DatasetSchema, claims: pd.DataFrame) -> None:
+    import opendp.prelude as dp
+
+    plan = make_plan(schema.tables[0], {"rho": 0.05, "delta": 1e-7})
+    assert plan.loss == math.fsum(s.measurement.map(1) for s in plan.steps) <= 0.05
+    assert all(s.measurement.output_measure == dp.zero_concentrated_divergence() for s in plan.steps)
+    # the ε charged is OpenDP's zCDP -> (ε, δ) conversion of the total ρ, checked on a real Gaussian mechanism
+    gaussian = dp.m.make_gaussian(dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float),
+                                  1 / math.sqrt(2 * plan.loss))
+    converted = dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(gaussian), 1e-7).map(1.0)[0]
+    assert plan.epsilon == pytest.approx(converted, rel=1e-9)
+    described = plan.describe()
+    assert described["rho"] == plan.loss and described["delta"] == 1e-7 and described["epsilon"] == plan.epsilon
+    # (ε, δ) is met through zCDP: the largest ρ whose ε at δ is within the target
+    approx = make_plan(schema.tables[0], {"epsilon": 1.0, "delta": 1e-6})
+    assert 0.999 < approx.epsilon <= 1.0 and approx.loss_target.kind == "zcdp"
+    model = DPMarginals(approx)
+    model.fit(claims)
+    assert len(model.sample(300, seed=1)) == 300
+
+
+def test_mst_selection_finds_the_dependent_pairs(schema: DatasetSchema) -> None:
+    rng = np.random.default_rng(1)
+    rows = 4000
+    age = rng.integers(16, 100, rows)
+    frame = pd.DataFrame({"age": age, "income": np.where(age > 60, rng.uniform(0, 20_000, rows),
+                                                        rng.uniform(50_000, 900_000, rows)),
+                          "benefit_type": rng.choice(["pip", "esa", "jsa", "uc"], rows),
+                          "claim_start": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, rows), "D")})
+    frame["benefit_type"] = np.where(frame["claim_start"] < "2021-01-01", "jsa", frame["benefit_type"])
+    frame["disabled"] = rng.random(rows) < 0.3
+    model = DPMarginals.for_schema(schema, {"epsilon": 4.0, "bins": 8})
+    model.fit(frame)
+    pairs = {frozenset(edge) for edge in model.edges}
+    assert len(pairs) == 4 and len(set().union(*pairs)) == 5  # a spanning tree of the five columns
+    assert frozenset(("age", "income")) in pairs and frozenset(("benefit_type", "claim_start")) in pairs
+    described = model.describe()
+    assert {frozenset(m["columns"]) for m in described["marginals"] if m["kind"] == "pair"} == pairs
 
 
 def test_numeric_column_without_bounds_is_refused(schema: DatasetSchema) -> None:
@@ -51,9 +96,19 @@ def test_bad_parameters_are_refused(schema: DatasetSchema) -> None:
     with pytest.raises(SynthesisError, match="epsilon"):
         make_plan(schema.tables[0], {"epsilon": 0})
     with pytest.raises(SynthesisError, match="does not take"):
-        make_plan(schema.tables[0], {"epsilon": 1, "delta": 1e-6})
+        make_plan(schema.tables[0], {"epsilon": 1, "sigma": 1e-6})
+    with pytest.raises(SynthesisError, match="rho needs a delta"):
+        make_plan(schema.tables[0], {"rho": 0.1})
+    with pytest.raises(SynthesisError, match="either epsilon or rho"):
+        make_plan(schema.tables[0], {"rho": 0.1, "epsilon": 1, "delta": 1e-7})
+    with pytest.raises(SynthesisError, match="delta=0.01 is above"):
+        make_plan(schema.tables[0], {"epsilon": 1, "delta": 0.01})
+    with pytest.raises(SynthesisError, match="selection='aim' is unknown"):
+        make_plan(schema.tables[0], {"selection": "aim"})
     with pytest.raises(SynthesisError, match="tree"):
         make_plan(schema.tables[0], {"pairs": [["age", "income"], ["income", "age"]]})
+    with pytest.raises(SynthesisError, match="pairs are for selection: public"):
+        make_plan(schema.tables[0], {"pairs": [["age", "income"]], "selection": "mst"})
 
 
 def test_multi_table_is_refused(schema: DatasetSchema) -> None:
@@ -82,8 +137,9 @@ def test_twin_respects_the_public_schema_and_records_epsilon(schema: DatasetSche
     twin = pd.read_parquet(build.path / "data" / "claims.parquet")
     manifest = json.loads((build.path / "manifest.json").read_text())
     assert manifest["differentially_private"] is True
-    assert manifest["dp"]["epsilon"] == model.plan.epsilon == math.fsum(m.measurement.map(2)
-                                                                          for m in model.plan.marginals)
+    assert manifest["dp"]["epsilon"] == model.plan.epsilon == math.fsum(s.measurement.map(2)
+                                                                          for s in model.plan.steps)
+    assert [tuple(m["columns"]) for m in manifest["dp"]["marginals"] if m["kind"] == "pair"] == list(model.edges)
     assert manifest["dp"]["privacy_unit"]["max_rows_per_person"] == 2
     assert "ni_number" not in twin and "full_name" in twin
     assert not set(twin["full_name"]) & set(claims["full_name"])
