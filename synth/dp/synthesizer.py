@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth.dp.estimate import consistent_marginals, noise_stddev
 from synth.dp.generate import normalise, sample_tree
 from synth.dp.measure import Measured, measure
 from synth.dp.plan import DPPlan, make_plan
@@ -33,6 +34,7 @@ class DPMarginals:
     def __init__(self, plan: DPPlan) -> None:
         self.plan = plan
         self.measured: Measured | None = None
+        self.estimated: dict[tuple[str, ...], np.ndarray] = {}
 
     @classmethod
     def for_schema(cls, schema: DatasetSchema, parameters: dict[str, Any], max_rows_per_person: int = 1) -> DPMarginals:
@@ -50,6 +52,16 @@ class DPMarginals:
         if missing:
             raise SynthesisError(f"the data lacks column(s) {', '.join(missing)} named by the policy.")
         self.measured = measure(self.plan, frame)
+        self.estimated = self._estimate(self.measured)
+
+    def _estimate(self, measured: Measured) -> dict[tuple[str, ...], np.ndarray]:
+        """Private-PGM's consistent version of the noisy marginals (post-processing)."""
+        scales = {s.kind: s.scale for s in self.plan.steps}
+        one_way = {s.columns: s.scale for s in self.plan.steps if s.kind == "one-way"}
+        stddevs = {clique: noise_stddev(self.plan.loss_target.kind, one_way.get(clique, scales.get("pair", 1.0)))
+                   for clique in measured.counts}
+        sizes = {name: d.size for name, d in self.plan.domains.items()}
+        return consistent_marginals(sizes, measured.counts, stddevs)
 
     @property
     def noisy_rows(self) -> int:
@@ -58,7 +70,8 @@ class DPMarginals:
         return max(1, int(round(np.clip(counts, 0, None).sum())))
 
     def sample(self, rows: int | None, seed: int) -> pd.DataFrame:
-        noisy = self._noisy()
+        self._noisy()
+        noisy = self.estimated
         rng = np.random.default_rng(seed)
         target = rows if rows is not None else self.noisy_rows
         sizes = {name: d.size for name, d in self.plan.domains.items()}
