@@ -107,10 +107,16 @@ class TwinSummary:
     quality: float | None
     rows: dict[str, int]
     is_latest: bool
+    epsilon: float | None = None  # DP twins: the ε charged (None: not differentially private)
+    owner_report: Path | None = None  # DP twins: the owner's real-data comparison, if this process can see it
 
 
-def list_twins(twins_dir: Path, dataset: str | None = None) -> list[TwinSummary]:
-    """Released twins (all versions), newest last; incomplete bundles are never listed."""
+def list_twins(twins_dir: Path, dataset: str | None = None, staging_dir: Path | None = None) -> list[TwinSummary]:
+    """Released twins (all versions), newest last; incomplete bundles are never listed.
+
+    With ``staging_dir`` (the vault's, readable by the owner's tools only), a DP twin's
+    summary also points to its owner report; the summary never carries its figures.
+    """
     summaries = []
     roots = [twins_dir / dataset] if dataset else sorted(p for p in twins_dir.iterdir() if p.is_dir()) \
         if twins_dir.is_dir() else []
@@ -122,6 +128,8 @@ def list_twins(twins_dir: Path, dataset: str | None = None) -> list[TwinSummary]
                 dataset=manifest["dataset"], version=version, path=root / version, title=manifest["title"],
                 built_at=manifest["built_at"], synthesizer=manifest["synthesizer"],
                 quality=_quality(root / version), rows=manifest["twin_rows"], is_latest=version == versions[-1],
+                epsilon=(manifest.get("dp") or {}).get("epsilon"),
+                owner_report=_owner_report(staging_dir, manifest["dataset"], version),
             ))
     return summaries
 
@@ -145,6 +153,16 @@ def twin_path(twins_dir: Path, dataset: str, version: str | None = None) -> Path
 def read_card(twins_dir: Path, dataset: str, version: str | None = None) -> str:
     """The data card (Markdown) of a released twin."""
     return (twin_path(twins_dir, dataset, version) / "card.md").read_text(encoding="utf-8")
+
+
+def _owner_report(staging_dir: Path | None, dataset: str, version: str) -> Path | None:
+    if staging_dir is None:
+        return None
+    report = staging_dir / dataset / f"{version}-owner" / "owner-report.html"
+    try:
+        return report if report.is_file() else None
+    except OSError:  # the staging area is 0700: other users cannot even look
+        return None
 
 
 def _quality(bundle: Path) -> float | None:

@@ -74,6 +74,9 @@ def run_build(args: argparse.Namespace) -> int:
             continue
         quality = build.evaluation.quality.score
         print(f"released {name} {build.version} (quality {quality:.3f}) at {build.path}")
+        if build.owner_report is not None:
+            print(f"  differentially private twin: users see no real-data figure; the full comparison for the "
+                  f"data owner is {build.owner_report}")
         for outcome in build.gates:
             print(f"  pass  {outcome.describe()}")
     return status
@@ -82,14 +85,31 @@ def run_build(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from lab.twins import list_twins
 
-    twins = [t for t in list_twins(load_settings().twins_dir, args.dataset) if args.all_versions or t.is_latest]
+    settings = load_settings()
+    twins = [t for t in list_twins(settings.twins_dir, args.dataset, settings.staging_dir)
+             if args.all_versions or t.is_latest]
     if not twins:
         print("No released twins yet. Build one with `lab twin build DATASET` (or `lab demo`).")
         return 0
-    rows = [[t.dataset, t.version, t.title, t.synthesizer, f"{t.quality:.3f}" if t.quality is not None else "-",
+    rows = [[t.dataset, t.version, t.title, t.synthesizer, _quality_cell(t), _privacy_cell(t),
              ", ".join(f"{n} {c:,}" for n, c in t.rows.items()), t.built_at] for t in twins]
-    print(table(rows, ["dataset", "version", "title", "synthesizer", "quality", "rows", "built"]))
+    print(table(rows, ["dataset", "version", "title", "synthesizer", "quality", "privacy", "rows", "built"]))
+    reports = [t for t in twins if t.owner_report is not None]
+    if reports:
+        print("\nDP twins' real-data comparison (data owner only, not released with the twin):")
+        for t in reports:
+            print(f"  {t.dataset} {t.version}: {t.owner_report}")
     return 0
+
+
+def _quality_cell(twin) -> str:
+    if twin.quality is not None:
+        return f"{twin.quality:.3f}"
+    return "owner only" if twin.epsilon is not None else "-"  # a DP twin's fidelity is a real-data figure
+
+
+def _privacy_cell(twin) -> str:
+    return f"DP, ε={twin.epsilon:.3g}" if twin.epsilon is not None else "not DP"
 
 
 def run_card(args: argparse.Namespace) -> int:

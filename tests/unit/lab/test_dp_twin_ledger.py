@@ -82,3 +82,25 @@ def test_dp_only_refuses_sdv_synthesizers(setup: tuple) -> None:
     with pytest.raises(SynthesisError, match="dp_only|differentially private"):
         build_dataset_twin(make_policy(synthesizer="gaussian_copula"), settings, progress=False, builder="admin")
     assert _dataset_budget(settings)[0] == 0
+
+
+def test_listing_shows_the_guarantee_and_points_the_owner_to_the_real_data_comparison(
+        setup: tuple, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from lab.cli import main
+    from lab.twins import list_twins
+
+    settings, policy = setup
+    build = build_dataset_twin(policy, settings, progress=False, builder="admin")
+    [summary] = list_twins(settings.twins_dir, "claims", settings.staging_dir)
+    assert summary.epsilon == bundles.read_manifest(build.path)["dp"]["epsilon"]
+    assert summary.quality is None  # fidelity is a real-data figure: not in the released bundle
+    assert summary.owner_report == build.owner_report and summary.owner_report.is_file()
+    [public] = list_twins(settings.twins_dir, "claims")
+    assert public.owner_report is None
+
+    monkeypatch.setenv("LAB_ROOT", str(settings.root))
+    monkeypatch.delenv("LAB_CONFIG", raising=False)
+    assert main(["twin", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "owner only" in listing and f"DP, ε={summary.epsilon:.3g}" in listing
+    assert str(build.owner_report) in listing
