@@ -4,6 +4,7 @@
     python benchmarks/run.py ledger                # ledger reservations/s, SQLite and PostgreSQL
     python benchmarks/run.py queries               # DP query latency: bare OpenDP, engine, service
     python benchmarks/run.py hub                   # hub start, spawn p50/p95, 5/10/20 people at once (root)
+    python benchmarks/run.py dp-twins              # DP twins vs bare OpenDP AIM/MST and GaussianCopula, ε 0.5/1/4
     python benchmarks/run.py all
     python benchmarks/run.py twins -- --rows 10000 # arguments after -- go to the benchmark
 
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "ledger": "ledger_bench.py",
     "queries": "query_bench.py",
     "hub": "hub_bench.py",
+    "dp-twins": "dp_twin_bench.py",
 }
 
 

@@ -79,7 +79,9 @@ def run_demo(args: argparse.Namespace) -> int:
             status = fail(error)
     for twin in list_twins(settings.twins_dir):
         if twin.is_latest:
-            print(f"{twin.dataset:10} {twin.version}  quality {twin.quality:.3f}  {twin.path}")
+            shown = (f"quality {twin.quality:.3f}" if twin.quality is not None else
+                     f"DP, ε={twin.epsilon:.3g}" if twin.epsilon is not None else "quality -")
+            print(f"{twin.dataset:10} {twin.version}  {shown}  {twin.path}")
     return status
 
 

@@ -34,7 +34,13 @@ def measure(plan: DPPlan, frame: pd.DataFrame) -> Measured:
     for step in steps["one-way"]:
         noisy[step.columns] = _count(step, plan, codes, step.columns)
     if plan.selection == "mst":
-        chosen = _select_tree(plan, steps["select"], codes, noisy)
+        import opendp.prelude as dp
+
+        dp.enable_features("honest-but-curious")  # for the score transformation only (see _select_tree)
+        try:
+            chosen = _select_tree(plan, steps["select"], codes, noisy)
+        finally:
+            dp.disable_features("honest-but-curious")
         edges = tuple(_tree(list(plan.domains), [list(p) for p in chosen]))
     else:
         edges = plan.edges
@@ -69,7 +75,7 @@ def _select_tree(plan: DPPlan, steps: list[Step], codes: dict[str, np.ndarray],
     """
     import opendp.prelude as dp
 
-    dp.enable_features("contrib", "honest-but-curious")
+    dp.enable_features("contrib")
     total = max(1.0, float(np.clip(noisy[(plan.root,)], 0, None).sum()))
     expected = {pair: total * np.outer(normalise(noisy[(pair[0],)]), normalise(noisy[(pair[1],)])).ravel()
                 for pair in plan.candidates}

@@ -214,3 +214,14 @@ def test_users_see_no_real_data_figure_of_a_dp_twin(schema: DatasetSchema, claim
     owner_evaluation = json.loads((owner.parent / "owner-evaluation.json").read_text())
     assert owner_evaluation["quality"]["score"] == score
     assert f"{score:.3f}" in owner.read_text()
+
+
+def test_every_column_is_drawn_after_its_tree_parent(schema: DatasetSchema) -> None:
+    from synth.dp.synthesizer import sampling_order
+
+    # BFS from 'age' makes benefit_type the parent of income, against the policy's column order
+    plan = make_plan(schema.tables[0], {"pairs": [["income", "benefit_type"], ["benefit_type", "age"]]})
+    assert plan.edges == (("age", "benefit_type"), ("benefit_type", "income"))
+    order = sampling_order(list(plan.domains), plan.edges)
+    assert sorted(order) == sorted(plan.domains)
+    assert all(order.index(parent) < order.index(child) for parent, child in plan.edges)
