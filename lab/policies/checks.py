@@ -190,7 +190,8 @@ def _synthesis_problems(policy: Policy) -> list[Problem]:
             problems.append(("synthesis.synthesizer", f"'{synthesis.synthesizer}' models one table, this dataset has "
                              f"{len(policy.tables)} (DP twins of related tables are not supported)",
                              "publish a flattened single-table dataset with its own policy for the DP twin"))
-        problems.extend(_dp_loss_problems(synthesis.parameters, policy.budgets.dataset_epsilon))
+        problems.extend(_dp_loss_problems(synthesis.parameters, policy.budgets.dataset_epsilon,
+                                          policy.budgets.query_epsilon_max))
     elif synthesis.dp_only:
         problems.append(("synthesis.dp_only", "this dataset requires differentially private twins, and "
                          f"'{synthesis.synthesizer}' is not differentially private",
@@ -208,8 +209,8 @@ def _synthesis_problems(policy: Policy) -> list[Problem]:
     return problems
 
 
-def _dp_loss_problems(parameters: dict, dataset_epsilon: Decimal) -> list[Problem]:
-    """A DP twin's epsilon / rho / delta: valid, and within the dataset's budget once charged as ε."""
+def _dp_loss_problems(parameters: dict, dataset_epsilon: Decimal, release_cap: Decimal) -> list[Problem]:
+    """A DP twin's epsilon / rho / delta: valid, and within the budget and the per-release cap once charged as ε."""
     from synth.dp.loss import privacy_loss
     from synth.errors import SynthesisError
 
@@ -219,8 +220,12 @@ def _dp_loss_problems(parameters: dict, dataset_epsilon: Decimal) -> list[Proble
         return [("synthesis.parameters", str(exc).split(". Fix: ")[0], str(exc).split(". Fix: ")[-1]
                  if ". Fix: " in str(exc) else "see docs/twins.md")]
     charged = loss.charged_epsilon(loss.budget)
+    key = "rho" if "rho" in parameters else "epsilon"
     if Decimal(repr(charged)) > dataset_epsilon:
-        key = "rho" if "rho" in parameters else "epsilon"
         return [(f"synthesis.parameters.{key}", f"the DP twin would be charged ε = {charged:.6g}, more than the "
                  f"dataset's budget ({dataset_epsilon})", "lower it, or raise budgets.dataset_epsilon")]
+    if Decimal(repr(charged)) > release_cap:
+        return [(f"synthesis.parameters.{key}", f"the DP twin would be charged ε = {charged:.6g}, more than "
+                 f"budgets.query_epsilon_max ({release_cap}), which caps every single release, twins included",
+                 "lower it, or raise budgets.query_epsilon_max")]
     return []

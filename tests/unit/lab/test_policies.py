@@ -157,6 +157,7 @@ def test_the_shipped_policies_are_valid():
     ("{epsilon: 1, delta: 0.1}", "synthesis.parameters: delta=0.1 is above 1e-05"),
     ("{epsilon: 12}", "synthesis.parameters.epsilon: the DP twin would be charged ε = 12"),
     ("{rho: 5, delta: 1.0e-7}", "synthesis.parameters.rho: the DP twin would be charged ε = 2"),
+    ("{epsilon: 1}", "more than budgets.query_epsilon_max (0.5), which caps every single release, twins included"),
 ])
 def test_dp_twin_privacy_loss_is_checked_against_the_budget(tmp_path, parameters, expected):
     text = VALID.replace("synthesizer: gaussian_copula", f"synthesizer: dp_marginals\n  parameters: {parameters}")
@@ -166,5 +167,5 @@ def test_dp_twin_privacy_loss_is_checked_against_the_budget(tmp_path, parameters
 
 def test_dp_twin_with_rho_and_delta_is_valid(tmp_path):
     text = VALID.replace("synthesizer: gaussian_copula", "synthesizer: dp_marginals\n  parameters: "
-                         "{rho: 0.05, delta: 1.0e-7, selection: mst}")
-    assert synthesis_spec(load_policy(_write(tmp_path, text))).parameters["rho"] == 0.05
+                         "{rho: 0.002, delta: 1.0e-7, selection: mst}")  # ε ≈ 0.36 at that δ
+    assert synthesis_spec(load_policy(_write(tmp_path, text))).parameters["rho"] == 0.002
