@@ -3,7 +3,8 @@
 Users (tests/service/conftest.py): alice, carol, erin (analysts: may query every dataset);
 bob (staff: every twin, no queries); hana (hackathon: the welfare and census twins, not
 tax); nobody (no group); ada (vault admin). Twins (fixture_builds.py): tax v0001 released
-with card and report, tax v0002 rejected; welfare v0001 released bare; census none.
+with card and report, tax v0002 rejected; welfare v0001 released bare, welfare v0002 a DP
+twin (ε = 0.3) whose owner's report stays in the vault; census none.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.service.running import Client
 MEAN_AWARD = {"dataset": "welfare", "statistic": "mean", "column": "monthly_award",
               "filters": [{"column": "age", "op": ">=", "value": 66}], "epsilon": "0.2"}
 ADMIN_PAGES = ["dash/admin", "dash/admin/ledger", "dash/admin/builds", "dash/admin/ledger/export?format=csv",
-               "dash/admin/rejected/tax/v0002/files/report.html"]
+               "dash/admin/rejected/tax/v0002/files/report.html", "dash/admin/owner/welfare/v0002"]
 
 
 def test_an_analyst_sees_their_datasets_and_opens_a_card_and_a_report(visit):
@@ -32,7 +33,9 @@ def test_an_analyst_sees_their_datasets_and_opens_a_card_and_a_report(visit):
     assert "v0001" in tax and "real data: DP queries" in tax
     assert "SDMetrics" in tax and any(f"0.{d}" in tax for d in range(10))  # a quality score
     assert "none released yet" in alice.text("#dataset-census")
-    assert "released without a card or report" in alice.text("#dataset-welfare")
+    welfare = alice.text("#dataset-welfare")
+    assert "v0002" in welfare and "dp_marginals" in welfare
+    assert "Differentially private, ε = 0.3" in welfare and "go to the data owner only" in welfare
     assert "Your allowance" in tax
 
     alice.page.locator("#dataset-tax").get_by_role("link", name="Data card").click()
@@ -128,6 +131,15 @@ def test_an_admin_sees_budgets_the_ledger_and_twin_builds(visit, vault, tokens):
     rejected = ada.page.locator("#build-tax-v0002")
     assert "rejected" in rejected.inner_text() and rejected.locator(".gates .fail").count() >= 1
     assert "no gate results" in ada.text("#build-welfare-v0001")
+    dp_build = ada.page.locator("#build-welfare-v0002")
+    assert "DP, ε = 0.3" in dp_build.inner_text() and "not measured" not in dp_build.inner_text()
+    dp_build.get_by_role("link", name="owner report").click()
+    ada.page.wait_for_load_state("load")
+    assert ada.page.url.endswith("dash/admin/owner/welfare/v0002")
+    assert "SDMetrics" in ada.text()  # the real-data comparison, for the owner
+    ada.screenshot("13-owner-report")
+    ada.open("dash/admin/owner/welfare/v0001", status=404)  # not a DP twin: no owner's report
+    ada.open("dash/admin/builds")
     assert "No build yet" in ada.text("#builds-census")
     rejected.get_by_role("link", name="report").click()
     ada.page.wait_for_load_state("load")

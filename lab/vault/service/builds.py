@@ -7,6 +7,10 @@ the data owner's review (see ``synth.bundle``). Both carry a manifest, written l
 listed is refused, whatever it looks like, so no URL can reach a file outside a bundle, the
 twin's data files, or anything written into a bundle after its manifest.
 
+A DP twin's full comparison with the real data is not in its bundle: it sits beside the
+rejected builds, in ``<staging_dir>/<dataset>/vNNNN-owner/owner-report.html`` (vault only),
+and only that one file is handed out, to admins.
+
 Only ``synth.bundle`` is imported (``lab.twins`` would load the whole SDV pipeline).
 """
 
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -36,7 +40,7 @@ DOCUMENT_TYPES: dict[str, str] = {
     ".jpeg": "image/jpeg",
     ".svg": "image/svg+xml",
 }
-CARD, REPORT = "card.md", "report.html"
+CARD, REPORT, OWNER_REPORT = "card.md", "report.html", "owner-report.html"
 _VERSION = re.compile(r"^v\d{4,}$")
 
 
@@ -71,6 +75,8 @@ class Build:
     gates: tuple[GateResult, ...]
     files: frozenset[str]
     path: Path
+    epsilon: float | None = None  # DP twins: the ε charged for it
+    has_owner_report: bool = False  # DP twins: the owner's real-data comparison is in the vault
 
     @property
     def has_card(self) -> bool:
@@ -101,7 +107,18 @@ class BuildStore:
         """The released builds of ``dataset``, oldest first (unreadable ones are skipped)."""
         root = self.twins_dir / dataset
         found = (read_build(root / version, released=True) for version in bundles.released_versions(root))
-        return [build for build in found if build is not None]
+        return [replace(build, has_owner_report=self.owner_report(dataset, build.version) is not None)
+                if build.differentially_private else build for build in found if build is not None]
+
+    def owner_report(self, dataset: str, version: str) -> Path | None:
+        """The owner's report of a released DP twin, if the vault's staging area holds one."""
+        if self.staging_dir is None or not _VERSION.match(version):
+            return None
+        path = self.staging_dir / dataset / f"{version}-owner" / OWNER_REPORT
+        try:
+            return path if path.is_file() and not path.is_symlink() else None
+        except OSError:
+            return None
 
     def rejected(self, dataset: str) -> list[Build]:
         """The builds of ``dataset`` that failed a release gate, oldest first."""
@@ -157,6 +174,7 @@ def read_build(path: Path, *, released: bool) -> Build | None:
         differentially_private=bool(manifest.get("differentially_private", False)),
         twin_rows={str(k): int(v) for k, v in (manifest.get("twin_rows") or {}).items()},
         quality=_quality(path, manifest),
+        epsilon=_epsilon(manifest),
         gates=tuple(_gate(g) for g in manifest.get("gates") or () if isinstance(g, dict)),
         files=frozenset(files) if isinstance(files, dict) else frozenset(),
         path=path,
@@ -199,6 +217,11 @@ def _quality(path: Path, manifest: dict[str, Any]) -> float | None:
         if isinstance(gate, dict) and gate.get("gate") == "min_quality" and isinstance(gate.get("value"), (int, float)):
             return float(gate["value"])
     return None
+
+
+def _epsilon(manifest: dict[str, Any]) -> float | None:
+    value = (manifest.get("dp") or {}).get("epsilon") if isinstance(manifest.get("dp"), dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _gate(entry: dict[str, Any]) -> GateResult:

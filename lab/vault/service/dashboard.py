@@ -192,6 +192,18 @@ class RejectedDocument(TwinDocument):
     released = False
 
 
+class OwnerReport(DashboardPage):
+    """``dash/admin/owner/NAME/vNNNN``: a DP twin's full comparison with the real data (admins)."""
+
+    async def get(self, dataset: str, version: str) -> None:
+        path = await self.work(views.owner_report, self.vault, self.caller, dataset, version)
+        body = await self.work(path.read_bytes)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Security-Policy", DOCUMENT_CSP)
+        self.set_header("Cache-Control", "no-store")  # real-data figures: not kept in shared browser caches
+        self.finish(body)
+
+
 class BudgetsPage(DashboardPage):
     """``dash/budgets``: the caller's budgets and their own ledger entries."""
 
@@ -335,6 +347,7 @@ def dashboard_routes(prefix: str) -> list[tuple[Any, ...]]:
         (base + "admin/ledger/export", LedgerExport),
         (base + "admin/builds", AdminBuildsPage),
         (base + rf"admin/rejected/{_NAME}/{_VERSION}/files/(.+)", RejectedDocument),
+        (base + rf"admin/owner/{_NAME}/{_VERSION}", OwnerReport),
         (base + "login", LoginPage),
         (base + "logout", LogoutPage),
         (base + "static/(.*)", DashboardStatic, {"path": str(STATIC)}),

@@ -189,6 +189,17 @@ def rejected_document(vault: VaultService, caller: Caller, dataset: str, version
     return document_path(vault.builds.find(dataset, version, released=False), name)
 
 
+def owner_report(vault: VaultService, caller: Caller, dataset: str, version: str) -> Path:
+    """Admins: the full real-data comparison of a released DP twin (kept in the vault, never released)."""
+    require_admin(caller, "the owners' reports of DP twins")
+    access.policy_for(vault.policies, caller, dataset, query=False)
+    path = vault.builds.owner_report(dataset, version)
+    if path is None:
+        raise TwinNotFound(f"'{dataset}' has no owner's report for '{version}' (only DP twins have one). "
+                           "Fix: pick a DP build from the builds page.")
+    return path
+
+
 def require_admin(caller: Caller, what: str) -> None:
     """Refuse anyone but a vault admin, as ``api/ledger`` does."""
     if not caller.admin:
