@@ -71,6 +71,8 @@ def _build_dp_twin(policy: Policy, settings: LabSettings, schema: Any, spec: Any
                    build: Callable[[DPMarginals], TwinBuild], *, builder: str | None) -> TwinBuild:
     """Plan and price the DP twin (public information only), reserve its ε, build, record the outcome.
 
+    The dataset's budgets are first taken from ``policy`` (a new dataset is added to the ledger).
+
     The reservation comes first: if the ledger refuses, no real data is measured and nothing
     is charged. Once reserved, the charge stands whatever happens (the measurement may have run).
     """
@@ -80,6 +82,10 @@ def _build_dp_twin(policy: Policy, settings: LabSettings, schema: Any, spec: Any
     plan = model.plan
     user = builder or os.environ.get("SUDO_USER") or getpass.getuser()
     with Ledger(settings.ledger_url) as ledger:
+        # The policy this build follows sets the budgets it is charged against, as the vault
+        # service does for every policy when it starts (so a new dataset needs no restart).
+        ledger.ensure_schema()
+        ledger.sync_policy(policy)
         reservation = ledger.reserve(user=user, groups=[], dataset=policy.dataset, epsilon=plan.epsilon_to_reserve,
                                      kind="dp_twin", description={
                                          "synthesizer": spec.synthesizer, "epsilon_opendp": plan.epsilon,

@@ -148,6 +148,13 @@ class Ledger:
         return self._write("apply the policies' budgets",
                            lambda conn: ledger_limits.apply_limits(conn, limits, actor, self._now(), retire=True))
 
+    def sync_policy(self, policy: Policy, *, actor: str = "policy") -> list[str]:
+        """Take one dataset's budget limits from its policy (other datasets untouched, none retired)."""
+        limits = {policy.dataset: ledger_limits.limits_of(policy)}
+        actor = _name(actor, "actor")
+        return self._write("apply the policy's budgets",
+                           lambda conn: ledger_limits.apply_limits(conn, limits, actor, self._now(), retire=False))
+
     def set_limits(self, dataset: str, *, dataset_epsilon: Amount, user_epsilon: Amount, query_epsilon_max: Amount,
                    group_epsilon: Mapping[str, Amount] | None = None, owner: str = "",
                    actor: str = "policy") -> list[str]:

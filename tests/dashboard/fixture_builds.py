@@ -11,8 +11,8 @@ torch never load into the test process)::
 * ``welfare`` v0001: the service tests' quick twin (fitted and sampled, not evaluated), a
   released bundle with no card, report or gates;
 * ``welfare`` v0002: a differentially private twin (``dp_marginals``, ε = 0.3) built through
-  the lab's pipeline, charged to the welfare ledger (synced here first, as the vault service
-  does when it starts); its owner's report stays in the vault's staging area;
+  the lab's pipeline and charged to the welfare budget in the ledger; its owner's report
+  stays in the vault's staging area;
 * ``census``: no twin at all.
 """
 
@@ -23,7 +23,6 @@ import sys
 from lab.policies import Policy, load_policies
 from lab.settings import load_settings
 from lab.twins import build_dataset_twin
-from lab.vault.ledger import Ledger
 from synth.errors import ReleaseRefused
 from tests.service.fixture_twin import release_quick_twin
 
@@ -47,11 +46,7 @@ def make_builds() -> None:
     else:
         raise SystemExit("the tax build under min_quality 0.99 was released; the tests expect it rejected")
     release_quick_twin("welfare", 1000)
-    policies = load_policies(settings.policies_dir)
-    with Ledger(settings.ledger_url) as ledger:
-        ledger.ensure_schema()
-        ledger.sync_policies(policies)
-    welfare = _with_gates(policies["welfare"], min_quality=0.1, min_dcr_protection=0.0, max_exact_copy_rate=0.5)
+    welfare = _with_gates(load_policies(settings.policies_dir)["welfare"], min_quality=0.1, min_dcr_protection=0.0, max_exact_copy_rate=0.5)
     synthesis = welfare.synthesis.model_copy(update={"synthesizer": "dp_marginals", "parameters": {"epsilon": DP_EPSILON}})
     build_dataset_twin(welfare.model_copy(update={"synthesis": synthesis}), settings, progress=False, builder="ada")
 

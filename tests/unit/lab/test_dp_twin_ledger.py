@@ -104,3 +104,16 @@ def test_listing_shows_the_guarantee_and_points_the_owner_to_the_real_data_compa
     listing = capsys.readouterr().out
     assert "owner only" in listing and f"DP, ε={summary.epsilon:.3g}" in listing
     assert str(build.owner_report) in listing
+
+
+def test_a_new_dataset_needs_no_vault_restart(tmp_path: Path) -> None:
+    """The build takes the dataset's budgets from the policy it follows (the ledger may be empty)."""
+    settings = with_root(load_settings({"LAB_ROOT": str(tmp_path)}), tmp_path)
+    rng = np.random.default_rng(1)
+    (settings.data_dir / "claims").mkdir(parents=True)
+    pd.DataFrame({"claim_id": np.arange(1, 301), "age": rng.integers(16, 90, 300),
+                  "income": rng.uniform(0, 90_000, 300), "benefit": rng.choice(["pip", "esa", "jsa"], 300)}
+                 ).to_csv(settings.data_dir / "claims" / "claims.csv", index=False)
+    build_dataset_twin(make_policy(dataset_epsilon="3"), settings, progress=False, builder="owner")
+    spent, remaining = _dataset_budget(settings)
+    assert Decimal("0.999999") < spent <= 1 and spent + remaining == 3
