@@ -225,3 +225,29 @@ def test_every_column_is_drawn_after_its_tree_parent(schema: DatasetSchema) -> N
     order = sampling_order(list(plan.domains), plan.edges)
     assert sorted(order) == sorted(plan.domains)
     assert all(order.index(parent) < order.index(child) for parent, child in plan.edges)
+
+
+def test_a_measurement_dearer_than_planned_is_never_run(schema: DatasetSchema, claims: pd.DataFrame,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import synth.dp.measure as measure_module
+
+    model = DPMarginals.for_schema(schema, {"epsilon": 1.0})
+    ran = []
+    planned = measure_module.count_measurement
+
+    def dearer(cells, loss, scale):  # fault injection: half the planned noise, twice the ε
+        real = planned(cells, loss, scale / 2)
+
+        class Watched:
+            def map(self, d_in):
+                return real.map(d_in)
+
+            def __call__(self, data):
+                ran.append(True)
+                return real(data)
+        return Watched()
+
+    monkeypatch.setattr(measure_module, "count_measurement", dearer)
+    with pytest.raises(SynthesisError, match="more than the .* planned and charged"):
+        model.fit(claims)
+    assert not ran
