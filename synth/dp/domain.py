@@ -8,6 +8,7 @@ the counting itself is done by OpenDP (synth.dp.measure).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,8 +91,11 @@ def column_domain(column: ColumnSchema, bins: int) -> Domain:
         lower, upper = (_bound_number(b, column) for b in column.bounds)
         if not upper > lower:
             raise SynthesisError(f"column '{column.name}' has empty bounds {column.bounds}. Fix: lower < upper.")
-        if column.kind == "integer" and upper - lower + 1 <= bins:
-            edges = np.arange(lower - 0.5, upper + 1.0, 1.0)  # one bin per integer
+        if column.kind == "integer":
+            # Whole integers per bin (edges on half-integers), so rounding a decoded value never
+            # moves it to the next bin: at most `bins` bins of ceil(values / bins) integers each.
+            width = math.ceil((math.floor(upper) - math.ceil(lower) + 1) / bins)
+            edges = np.append(np.arange(math.ceil(lower) - 0.5, math.floor(upper) + 0.5, width), math.floor(upper) + 0.5)
         else:
             edges = np.linspace(lower, upper, bins + 1)
         return Domain(column, tuple(float(e) for e in edges), None, column.nullable)

@@ -251,3 +251,15 @@ def test_a_measurement_dearer_than_planned_is_never_run(schema: DatasetSchema, c
     with pytest.raises(SynthesisError, match="more than the .* planned and charged"):
         model.fit(claims)
     assert not ran
+
+
+@pytest.mark.parametrize("bounds", [(0, 20), (16, 120), (0, 5), (-3, 1000)])
+def test_integer_bins_hold_whole_numbers_so_rounding_keeps_each_value_in_its_bin(bounds: tuple) -> None:
+    from synth.dp.domain import column_domain
+
+    domain = column_domain(ColumnSchema("n", "integer", bounds=bounds), 10)
+    assert domain.size <= 10 and domain.edges[0] == bounds[0] - 0.5 and domain.edges[-1] == bounds[1] + 0.5
+    cells = np.repeat(np.arange(domain.size), 200)
+    values = domain.decode(cells, np.random.default_rng(0)).round()
+    assert values.between(*bounds).all()
+    assert (domain.encode(values) == cells).all()
