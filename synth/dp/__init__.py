@@ -1,9 +1,11 @@
 """Differentially private twins from OpenDP measurements (select, measure, generate).
 
-Every contact with the real data is an OpenDP measurement (``synth.dp.measure``); cut
-points and categories come from the public schema (``synth.dp.domain``), the pairs to
-measure from public information (``synth.dp.plan``), and rows are generated from the
-noisy marginals alone (``synth.dp.generate``), which is post-processing.
+Every contact with the real data is an OpenDP measurement (``synth.dp.measure``): the
+1-way marginals, the MST-style choice of pairs, the pairs' 2-way marginals. Cut points and
+categories come from the public schema (``synth.dp.domain``); the plan and its price from
+public information (``synth.dp.plan``, ``synth.dp.loss``); rows are generated from the
+noisy marginals alone, made consistent by Private-PGM (``synth.dp.estimate``,
+``synth.dp.generate``), which is post-processing.
 """
 
 from synth.dp.plan import DP_SYNTHESIZERS, DPPlan, make_plan

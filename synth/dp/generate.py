@@ -1,10 +1,11 @@
-"""Rows from noisy marginals (post-processing: no access to the real data).
+"""Rows from estimated marginals (post-processing: no access to the real data).
 
-Noisy counts are clipped at zero and normalised. The root column is drawn from its 1-way
-marginal, then each child from the conditional of its tree pair's 2-way table given its
-parent's drawn value; a parent value whose noisy row is empty falls back to the child's
-own 1-way marginal. Columns outside the tree (none, with the default chain) are drawn
-from their 1-way marginals.
+The marginals are Private-PGM's consistent estimates of the noisy counts
+(synth.dp.estimate), clipped at zero and normalised. Each tree's root column is drawn
+from its 1-way marginal, then each child from the conditional of its tree pair's 2-way
+table given its parent's drawn value; a parent value whose row is empty falls back to
+the child's own 1-way marginal. Columns outside the tree are drawn from their 1-way
+marginals.
 """
 
 from __future__ import annotations

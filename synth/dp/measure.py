@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synth.dp.generate import normalise
-from synth.dp.plan import DPPlan, Step, _tree, count_measurement, select_measurement
+from synth.dp.plan import DPPlan, Step, count_measurement, orient_tree, select_measurement
 from synth.errors import SynthesisError
 
 
@@ -41,7 +41,7 @@ def measure(plan: DPPlan, frame: pd.DataFrame) -> Measured:
             chosen = _select_tree(plan, steps["select"], codes, noisy)
         finally:
             dp.disable_features("honest-but-curious")
-        edges = tuple(_tree(list(plan.domains), [list(p) for p in chosen]))
+        edges = tuple(orient_tree(list(plan.domains), [list(p) for p in chosen]))
     else:
         edges = plan.edges
     for step, edge in zip(steps["pair"], edges):

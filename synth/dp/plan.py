@@ -153,7 +153,7 @@ def make_plan(table: TableSchema, parameters: dict[str, Any], max_rows_per_perso
     domains = {c.name: column_domain(c, bins) for c in columns}
     names = [c.name for c in columns]
     if selection == "public":
-        edges = _tree(names, parameters.get("pairs"))
+        edges = orient_tree(names, parameters.get("pairs"))
         for parent, child in edges:
             if domains[parent].size * domains[child].size > _MAX_CELLS:
                 raise SynthesisError(f"the pair ({parent}, {child}) has more than {_MAX_CELLS} cells. "
@@ -215,7 +215,7 @@ def _select_step(loss: PrivacyLoss, budget: float, d_in: int) -> Step:
     return Step("select", (), float(scale), float(measurement.map(float(d_in))), measurement)
 
 
-def _tree(names: list[str], pairs: object) -> list[tuple[str, str]]:
+def orient_tree(names: list[str], pairs: object) -> list[tuple[str, str]]:
     """Edges (parent, child) of a spanning forest, in an order where parents come first."""
     if pairs is None:
         return [(names[i - 1], names[i]) for i in range(1, len(names))]
