@@ -20,7 +20,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "build", help="build, evaluate and (if it passes its gates) release twins",
         description="Fit the policy's synthesizer on the real data, sample a twin, evaluate it, and release "
                     "it as the next version if it passes every release gate. A twin that fails a gate is "
-                    "kept in the vault's staging area for review and the command exits with 3.")
+                    "kept in the vault's staging area for review and the command exits with 3. A DP twin "
+                    "(synthesizer: dp_marginals) first reserves its privacy loss against the dataset's budget in "
+                    "the ledger: if the budget is short nothing is read, built or charged (exit 1); its "
+                    "comparison with the real data goes to the data owner's report in the vault, not the bundle.")
     build.add_argument("datasets", nargs="*", metavar="DATASET", help="datasets to build (see `lab policy validate`)")
     build.add_argument("--all", action="store_true", help="build every dataset that has a policy")
     build.add_argument("--rows", type=int, metavar="N", help="twin rows of the main table (default: the policy's)")
