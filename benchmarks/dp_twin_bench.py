@@ -164,6 +164,8 @@ def main() -> None:
     parser.add_argument("--quality-rows", type=int, default=5000, help="rows SDMetrics compares (default 5000)")
     parser.add_argument("--aim-rounds", type=int, default=30, help="AIM's round limit (default 30)")
     parser.add_argument("--no-baselines", action="store_true", help="only the pipeline's DP twin (timing runs)")
+    parser.add_argument("--only", nargs="+", metavar="TWIN", help="run only these twins (e.g. 'pipeline mst' 'bare AIM')")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each twin; the table shows mean ± sd (default 1)")
     parser.add_argument("--plot", type=Path, help="write the privacy/utility plot (PNG) here")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -204,19 +206,33 @@ def main() -> None:
                                                             {**dp_parameters, "refine_with": "gaussian_copula"})))
         runs.append(("bare MST", f"{e:g}", bare("mst", e)))
         runs.append(("bare AIM", f"{e:g}", bare("aim", e)))
+    if args.only:
+        runs = [run for run in runs if run[0] in args.only]
     rows = []
     for name, epsilon, run in runs:
-        twin, seconds, total = run()
-        rows.append({"twin": name, "epsilon": epsilon, "build_s": seconds, "total_s": total,
-                     "quality": quality(train, twin, args.quality_rows, args.seed),
-                     "tv_3way": mean_tv_3way(train, twin, args.bins, args.triples, args.seed)})
-        print(rows[-1], flush=True)
+        measured = []
+        for _ in range(args.repeats):
+            twin, seconds, total = run()
+            measured.append({"build_s": seconds, "total_s": total,
+                             "quality": quality(train, twin, args.quality_rows, args.seed),
+                             "tv_3way": mean_tv_3way(train, twin, args.bins, args.triples, args.seed)})
+            print({"twin": name, "epsilon": epsilon, **measured[-1]}, flush=True)
+        row = {"twin": name, "epsilon": epsilon, "runs": len(measured)}
+        for key in measured[0]:
+            values = np.array([m[key] for m in measured])
+            row[key], row[f"{key}_sd"] = float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        rows.append(row)
     print(f"\nwelfare, {args.rows} rows ({len(train)} trained on), 15 modelled columns, bins={args.bins}, "
           f"{args.triples} random 3-way marginals (TV: 0 identical, 1 disjoint), AIM rounds={args.aim_rounds}")
-    print(f"{'twin':<26} {'ε':>5} {'quality':>8} {'TV 3-way':>9} {'build s':>8} {'total s':>8}")
+    spread = args.repeats > 1
+    print(f"{'twin':<26} {'ε':>5} {'quality':>{14 if spread else 8}} {'TV 3-way':>{14 if spread else 9}} "
+          f"{'build s':>8} {'total s':>8}" + ("   (mean ± sd over runs)" if spread else ""))
     for r in rows:
-        print(f"{r['twin']:<26} {r['epsilon']:>5} {r['quality']:>8.3f} {r['tv_3way']:>9.3f} {r['build_s']:>8.1f} "
-              f"{r['total_s']:>8.1f}")
+        def cell(key: str, width: int) -> str:
+            text = f"{r[key]:.3f}" + (f" ± {r[key + '_sd']:.3f}" if spread else "")
+            return f"{text:>{width}}"
+        print(f"{r['twin']:<26} {r['epsilon']:>5} {cell('quality', 14 if spread else 8)} "
+              f"{cell('tv_3way', 14 if spread else 9)} {r['build_s']:>8.1f} {r['total_s']:>8.1f}")
     if args.plot:
         plot(rows, args.plot)
         print(f"\nplot: {args.plot}")
