@@ -255,6 +255,9 @@ def plot(rows: list[dict], path: Path) -> None:
             if r["epsilon"] == "-":
                 axis.axhline(r[metric], color="grey", linestyle="--", label=r["twin"])
         axis.set_xscale("log")
+        epsilons = sorted({float(r["epsilon"]) for r in rows if r["epsilon"] != "-"})
+        axis.set_xticks(epsilons, [f"{e:g}" for e in epsilons])
+        axis.minorticks_off()
         axis.set_xlabel("ε (privacy loss; left is more private)")
         axis.set_title(label, fontsize=10)
         axis.grid(alpha=0.3)
