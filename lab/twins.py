@@ -135,7 +135,8 @@ def list_twins(twins_dir: Path, dataset: str | None = None, staging_dir: Path | 
                 built_at=manifest["built_at"], synthesizer=manifest["synthesizer"],
                 quality=_quality(root / version), rows=manifest["twin_rows"], is_latest=version == versions[-1],
                 epsilon=(manifest.get("dp") or {}).get("epsilon"),
-                owner_report=_owner_report(staging_dir, manifest["dataset"], version),
+                owner_report=(None if staging_dir is None else
+                              bundles.owner_report(staging_dir / manifest["dataset"], version)),
             ))
     return summaries
 
@@ -159,16 +160,6 @@ def twin_path(twins_dir: Path, dataset: str, version: str | None = None) -> Path
 def read_card(twins_dir: Path, dataset: str, version: str | None = None) -> str:
     """The data card (Markdown) of a released twin."""
     return (twin_path(twins_dir, dataset, version) / "card.md").read_text(encoding="utf-8")
-
-
-def _owner_report(staging_dir: Path | None, dataset: str, version: str) -> Path | None:
-    if staging_dir is None:
-        return None
-    report = staging_dir / dataset / f"{version}-owner" / "owner-report.html"
-    try:
-        return report if report.is_file() else None
-    except OSError:  # the staging area is 0700: other users cannot even look
-        return None
 
 
 def _quality(bundle: Path) -> float | None:

@@ -30,6 +30,8 @@ from synth.errors import BundleError
 
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
+#: A DP twin's full comparison with the real data, kept beside the staging area, never released.
+OWNER_REPORT = "owner-report.html"
 _VERSION = re.compile(r"^v(\d{4,})$")
 _PID_FILE = ".builder-pid"
 
@@ -134,6 +136,20 @@ def reject(staging: Path, staging_root: Path, release_root: Path, version: str) 
     os.rename(staging, target)
     (release_root / f".reserved-{version}").unlink(missing_ok=True)
     return target
+
+
+def owner_folder(staging_root: Path, version: str) -> Path:
+    """Where a DP twin's owner documents go (``<staging_root>/vNNNN-owner``, vault only)."""
+    return Path(staging_root) / f"{version}-owner"
+
+
+def owner_report(staging_root: Path, version: str) -> Path | None:
+    """A released DP twin's owner report, if it exists and this process may see it (staging is 0700)."""
+    path = owner_folder(staging_root, version) / OWNER_REPORT
+    try:
+        return path if path.is_file() and not path.is_symlink() else None
+    except OSError:
+        return None
 
 
 def discard(staging: Path, release_root: Path, version: str) -> None:

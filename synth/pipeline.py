@@ -145,7 +145,7 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
                                              "versions": _versions()})
     except BaseException:
         bundles.discard(staging, release_root, version)
-        shutil.rmtree(Path(staging_root) / f"{version}-owner", ignore_errors=True)
+        shutil.rmtree(bundles.owner_folder(staging_root, version), ignore_errors=True)
         bar.close()
         raise
     bar.close()
@@ -278,12 +278,12 @@ def _write_owner_documents(staging_root: Path, version: str, schema: DatasetSche
                            evaluation: Evaluation, outcomes: list[GateOutcome], real: dict[str, pd.DataFrame],
                            twin: dict[str, pd.DataFrame]) -> Path:
     """A DP twin's full comparison with the real data, for the data owner only (outside the bundle)."""
-    folder = Path(staging_root) / f"{version}-owner"
+    folder = bundles.owner_folder(staging_root, version)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
     bundles.write_json(folder / "owner-evaluation.json", evaluation.to_dict())
     figures = report_figures(real, twin, list(schema.tables), evaluation)
-    report = folder / "owner-report.html"
+    report = folder / bundles.OWNER_REPORT
     report.write_text(render_report(facts, evaluation, outcomes, figures), encoding="utf-8")
     return report
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lab.commands.output import fail
+from lab.commands.output import fail, privacy_cell, quality_cell
 from lab.errors import LabError
 from lab.settings import load_settings
 from synth.errors import ReleaseRefused, SynthError
@@ -79,9 +79,7 @@ def run_demo(args: argparse.Namespace) -> int:
             status = fail(error)
     for twin in list_twins(settings.twins_dir):
         if twin.is_latest:
-            shown = (f"quality {twin.quality:.3f}" if twin.quality is not None else
-                     f"DP, ε={twin.epsilon:.3g}" if twin.epsilon is not None else "quality -")
-            print(f"{twin.dataset:10} {twin.version}  {shown}  {twin.path}")
+            print(f"{twin.dataset:10} {twin.version}  quality {quality_cell(twin)}  {privacy_cell(twin)}  {twin.path}")
     return status
 
 

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from lab.errors import LabError
 from synth.errors import SynthError
+
+if TYPE_CHECKING:
+    from lab.twins import TwinSummary  # not at run time: lab.twins loads the SDV pipeline
 
 
 def fail(error: LabError | SynthError) -> int:
     """Print a user error to stderr and return the input-error exit code."""
     print(f"error: {error.message}", file=sys.stderr)
     return 1
+
+
+def quality_cell(twin: TwinSummary) -> str:
+    """A twin's SDMetrics quality; a DP twin's is a real-data figure, for its owner only."""
+    if twin.quality is not None:
+        return f"{twin.quality:.3f}"
+    return "owner only" if twin.epsilon is not None else "-"
+
+
+def privacy_cell(twin: TwinSummary) -> str:
+    return f"DP, ε={twin.epsilon:.3g}" if twin.epsilon is not None else "not DP"
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:

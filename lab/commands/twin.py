@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lab.commands.output import fail, table
+from lab.commands.output import fail, privacy_cell, quality_cell, table
 from lab.errors import DatasetNotFound, LabError
 from lab.settings import load_settings
 from synth.errors import ReleaseRefused, SynthError
@@ -94,7 +94,7 @@ def run_list(args: argparse.Namespace) -> int:
     if not twins:
         print("No released twins yet. Build one with `lab twin build DATASET` (or `lab demo`).")
         return 0
-    rows = [[t.dataset, t.version, t.title, t.synthesizer, _quality_cell(t), _privacy_cell(t),
+    rows = [[t.dataset, t.version, t.title, t.synthesizer, quality_cell(t), privacy_cell(t),
              ", ".join(f"{n} {c:,}" for n, c in t.rows.items()), t.built_at] for t in twins]
     print(table(rows, ["dataset", "version", "title", "synthesizer", "quality", "privacy", "rows", "built"]))
     reports = [t for t in twins if t.owner_report is not None]
@@ -103,16 +103,6 @@ def run_list(args: argparse.Namespace) -> int:
         for t in reports:
             print(f"  {t.dataset} {t.version}: {t.owner_report}")
     return 0
-
-
-def _quality_cell(twin) -> str:
-    if twin.quality is not None:
-        return f"{twin.quality:.3f}"
-    return "owner only" if twin.epsilon is not None else "-"  # a DP twin's fidelity is a real-data figure
-
-
-def _privacy_cell(twin) -> str:
-    return f"DP, ε={twin.epsilon:.3g}" if twin.epsilon is not None else "not DP"
 
 
 def run_card(args: argparse.Namespace) -> int:

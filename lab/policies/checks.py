@@ -12,13 +12,13 @@ from pathlib import PurePosixPath
 
 from lab.policies.model import ColumnPolicy, Policy
 from synth.schema import FAKE_PROVIDERS
+from synth.spec import DP_SYNTHESIZERS
+from synth.spec import SINGLE_TABLE_SYNTHESIZERS as SINGLE_TABLE
 
 #: Above this many levels a categorical column is refused: each rare level is close to an
 #: identifier, and the synthesizers cannot learn it usefully.
 MAX_CATEGORIES = 1000
 
-SINGLE_TABLE = ("gaussian_copula", "ctgan", "tvae", "copula_gan")
-DP_SYNTHESIZERS = ("dp_marginals",)
 
 Problem = tuple[str, str, str]  # (key, problem, fix)
 

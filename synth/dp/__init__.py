@@ -8,7 +8,8 @@ noisy marginals alone, made consistent by Private-PGM (``synth.dp.estimate``,
 ``synth.dp.generate``), which is post-processing.
 """
 
-from synth.dp.plan import DP_SYNTHESIZERS, DPPlan, make_plan
+from synth.dp.plan import DPPlan, make_plan
 from synth.dp.synthesizer import DPMarginals
+from synth.spec import DP_SYNTHESIZERS
 
 __all__ = ["DP_SYNTHESIZERS", "DPMarginals", "DPPlan", "make_plan"]

@@ -30,8 +30,7 @@ from synth.dp.domain import Domain, column_domain
 from synth.dp.loss import PrivacyLoss, count_metric, count_noise, privacy_loss, scale_for
 from synth.errors import SynthesisError
 from synth.schema import TableSchema
-
-DP_SYNTHESIZERS: tuple[str, ...] = ("dp_marginals",)
+from synth.spec import SINGLE_TABLE_SYNTHESIZERS
 SELECTIONS: tuple[str, ...] = ("mst", "public")
 _KNOWN_PARAMETERS = {"epsilon", "rho", "delta", "bins", "pairs", "selection", "one_way_share", "select_share",
                      "refine_with"}
@@ -139,12 +138,9 @@ def make_plan(table: TableSchema, parameters: dict[str, Any], max_rows_per_perso
     if not (0 < one_way_share < 1 and 0 < select_share < 1 and one_way_share + select_share < 1):
         raise SynthesisError("one_way_share and select_share must be between 0 and 1 and add up to less than 1.")
     refine_with = parameters.get("refine_with")
-    if refine_with is not None:
-        from synth.spec import SINGLE_TABLE_SYNTHESIZERS
-
-        if refine_with not in SINGLE_TABLE_SYNTHESIZERS:
-            raise SynthesisError(f"refine_with={refine_with!r} is not an SDV single-table synthesizer. "
-                                 f"Fix: use one of {', '.join(SINGLE_TABLE_SYNTHESIZERS)}, or leave it out.")
+    if refine_with is not None and refine_with not in SINGLE_TABLE_SYNTHESIZERS:
+        raise SynthesisError(f"refine_with={refine_with!r} is not an SDV single-table synthesizer. "
+                             f"Fix: use one of {', '.join(SINGLE_TABLE_SYNTHESIZERS)}, or leave it out.")
     if max_rows_per_person < 1:
         raise SynthesisError("max_rows_per_person must be at least 1.")
     columns = [c for c in table.modelled_columns if c.kind != "id"]

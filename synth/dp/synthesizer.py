@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from synth.dp.estimate import consistent_marginals, noise_stddev
-from synth.dp.generate import normalise, sample_tree
+from synth.dp.generate import sample_tree
 from synth.dp.measure import Measured, measure
 from synth.dp.plan import DPPlan, make_plan
 from synth.errors import SynthesisError
@@ -70,20 +70,14 @@ class DPMarginals:
         return max(1, int(round(np.clip(counts, 0, None).sum())))
 
     def sample(self, rows: int | None, seed: int) -> pd.DataFrame:
-        self._noisy()
-        noisy = self.estimated
+        target = rows if rows is not None else self.noisy_rows  # refuses an unfitted model
         rng = np.random.default_rng(seed)
-        target = rows if rows is not None else self.noisy_rows
         sizes = {name: d.size for name, d in self.plan.domains.items()}
-        one_way = {m[0]: counts for m, counts in noisy.items() if len(m) == 1}
-        two_way = {(m[0], m[1]): counts for m, counts in noisy.items() if len(m) == 2}
+        one_way = {m[0]: counts for m, counts in self.estimated.items() if len(m) == 1}
+        two_way = {(m[0], m[1]): counts for m, counts in self.estimated.items() if len(m) == 2}
         cells = sample_tree(target, one_way, two_way, sizes, sampling_order(list(sizes), self.edges), rng)
         return pd.DataFrame({name: self.plan.domains[name].decode(cells[name], rng).to_numpy()
                              for name in self.plan.domains})
-
-    def marginal(self, columns: tuple[str, ...]) -> np.ndarray:
-        """A noisy marginal as probabilities (for diagnostics)."""
-        return normalise(self._noisy()[columns])
 
     @property
     def edges(self) -> tuple[tuple[str, str], ...]:

@@ -40,7 +40,7 @@ DOCUMENT_TYPES: dict[str, str] = {
     ".jpeg": "image/jpeg",
     ".svg": "image/svg+xml",
 }
-CARD, REPORT, OWNER_REPORT = "card.md", "report.html", "owner-report.html"
+CARD, REPORT = "card.md", "report.html"
 _VERSION = re.compile(r"^v\d{4,}$")
 
 
@@ -114,11 +114,7 @@ class BuildStore:
         """The owner's report of a released DP twin, if the vault's staging area holds one."""
         if self.staging_dir is None or not _VERSION.match(version):
             return None
-        path = self.staging_dir / dataset / f"{version}-owner" / OWNER_REPORT
-        try:
-            return path if path.is_file() and not path.is_symlink() else None
-        except OSError:
-            return None
+        return bundles.owner_report(self.staging_dir / dataset, version)
 
     def rejected(self, dataset: str) -> list[Build]:
         """The builds of ``dataset`` that failed a release gate, oldest first."""
