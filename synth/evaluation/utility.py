@@ -25,12 +25,13 @@ def measure_utility(train: pd.DataFrame, holdout: pd.DataFrame, twin: pd.DataFra
     x_test, y_test = _matrix(holdout, features, encoders), _target(holdout[target], classification)
 
     def score(frame: pd.DataFrame) -> float:
+        y = _target(frame[target], classification)
         model = (HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor)(
-            random_state=seed, max_iter=100, early_stopping=True)
+            random_state=seed, max_iter=100, early_stopping=_can_stop_early(y, classification))
         # One OpenMP thread: on a busy 2-core machine, OpenMP's spinning threads made this
         # fit 40x slower (50 s instead of 1.3 s on 6,400 rows).
         with threadpool_limits(limits=1):
-            model.fit(_matrix(frame, features, encoders), _target(frame[target], classification))
+            model.fit(_matrix(frame, features, encoders), y)
         predicted = model.predict(x_test)
         if classification:
             return float(balanced_accuracy_score(y_test, predicted))
@@ -41,6 +42,14 @@ def measure_utility(train: pd.DataFrame, holdout: pd.DataFrame, twin: pd.DataFra
     return UtilityResult(target=target, table=table.name, task="classification" if classification else "regression",
                          metric="balanced accuracy" if classification else "R²", twin_score=twin_score,
                          real_score=real_score, relative=relative, test_rows=len(holdout))
+
+
+def _can_stop_early(y: np.ndarray, classification: bool) -> bool:
+    """Early stopping holds out a stratified validation split, so every class needs two rows.
+
+    A small or noisy twin (a DP twin of a small table, say) can hold a class once.
+    """
+    return not classification or len(y) == 0 or int(np.unique(y, return_counts=True)[1].min()) >= 2
 
 
 def _rows(frame: pd.DataFrame, target: str, max_rows: int, seed: int) -> pd.DataFrame:
