@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SynthesizerName = Literal["gaussian_copula", "ctgan", "tvae", "copula_gan", "hma", "dp_marginals"]
+SynthesizerName = Literal["cart", "gaussian_copula", "ctgan", "tvae", "copula_gan", "hma", "dp_marginals"]
 
-SINGLE_TABLE_SYNTHESIZERS: tuple[str, ...] = ("gaussian_copula", "ctgan", "tvae", "copula_gan")
-MULTI_TABLE_SYNTHESIZERS: tuple[str, ...] = ("hma",)
+#: Sequential trees (synth.cart), the default: one table or parent and child tables.
+TREE_SYNTHESIZERS: tuple[str, ...] = ("cart",)
+SINGLE_TABLE_SYNTHESIZERS: tuple[str, ...] = ("cart", "gaussian_copula", "ctgan", "tvae", "copula_gan")
+MULTI_TABLE_SYNTHESIZERS: tuple[str, ...] = ("cart", "hma")
 #: Differentially private synthesizers (synth.dp); single-table only.
 DP_SYNTHESIZERS: tuple[str, ...] = ("dp_marginals",)
 
@@ -18,8 +20,9 @@ class SynthesisSpec:
     """Settings for fitting, sampling and evaluating one twin.
 
     Attributes:
-        synthesizer: which SDV synthesizer to fit.
-        parameters: keyword arguments passed to the SDV synthesizer's constructor.
+        synthesizer: which synthesizer to fit: ``cart`` (sequential trees, synth.cart), an SDV
+            synthesizer, or ``dp_marginals`` (synth.dp).
+        parameters: keyword arguments passed to the synthesizer's constructor.
         seed: seeds the holdout split, identifier faking and sampling (SDV's fitting
             itself is not seedable, so refits can differ slightly).
         rows: rows to sample for the main table; None means as many as the training data.
@@ -31,7 +34,7 @@ class SynthesisSpec:
         max_rows_per_person: the privacy unit of DP synthesizers (rows one person may add).
     """
 
-    synthesizer: SynthesizerName = "gaussian_copula"
+    synthesizer: SynthesizerName = "cart"
     parameters: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     rows: int | None = None

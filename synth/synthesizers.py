@@ -1,6 +1,7 @@
-"""Make, fit and sample SDV synthesizers, named as in policies.
+"""Make, fit and sample synthesizers, named as in policies: the lab's sequential trees
+(``cart``, synth.cart) and SDV's.
 
-SDV's fitting is not seedable (SDV issue 2398), so we seed numpy and torch before fitting
+The trees are seeded throughout. SDV's fitting is not seedable (SDV issue 2398), so we seed numpy and torch before fitting
 to make refits as repeatable as the library allows, and seed sampling exactly.
 """
 
@@ -13,7 +14,9 @@ import numpy as np
 import pandas as pd
 from sdv.metadata import Metadata
 
+from synth.cart import CARTDatasetSynthesizer
 from synth.errors import SynthesisError
+from synth.schema import DatasetSchema
 from synth.spec import MULTI_TABLE_SYNTHESIZERS, SINGLE_TABLE_SYNTHESIZERS
 
 # Real minima and maxima must not shape the twin: we clip to the policy's public bounds
@@ -27,12 +30,20 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def make_synthesizer(name: str, metadata: Metadata, parameters: dict[str, Any] | None = None) -> Any:
-    """An unfitted SDV synthesizer.
+def make_synthesizer(name: str, metadata: Metadata, parameters: dict[str, Any] | None = None, *,
+                     schema: DatasetSchema | None = None, seed: int = 0, progress: bool = False) -> Any:
+    """An unfitted synthesizer.
+
+    Args:
+        schema: the public schema (the trees need it; SDV reads ``metadata``).
+        seed: seeds the trees' fitting (SDV's fitting is seeded in ``fit``).
+        progress: show the trees' progress per column.
 
     Raises:
-        SynthesisError: the name is unknown, or SDV refuses the parameters.
+        SynthesisError: the name is unknown, or the synthesizer refuses the parameters.
     """
+    if name == "cart":
+        return _make_trees(schema, parameters or {}, seed, progress)
     from sdv.multi_table import HMASynthesizer
     from sdv.single_table import (
         CopulaGANSynthesizer,
@@ -61,6 +72,9 @@ def make_synthesizer(name: str, metadata: Metadata, parameters: dict[str, Any] |
 
 def fit(synthesizer: Any, tables: dict[str, pd.DataFrame], seed: int) -> None:
     """Fit on the given tables (identifiers already removed)."""
+    if isinstance(synthesizer, CARTDatasetSynthesizer):
+        synthesizer.fit(tables)  # seeded at construction; its errors already say what to fix
+        return
     _seed_libraries(seed)
     try:
         synthesizer.fit(tables)
@@ -77,12 +91,29 @@ def sample(synthesizer: Any, rows: int | None, main_table: str, seed: int,
         rows: rows of ``main_table`` to sample; None samples as many as were trained on.
         training_rows: rows per table in the training data, to size multi-table samples.
     """
+    target = rows if rows is not None else training_rows[main_table]
+    if isinstance(synthesizer, CARTDatasetSynthesizer):
+        return synthesizer.sample(target, seed=seed)
     _seed_libraries(seed)
     _seed_sampling(synthesizer, seed)
-    target = rows if rows is not None else training_rows[main_table]
     if hasattr(synthesizer, "sample_scale"):  # multi-table
         return synthesizer.sample_scale(scale=target / training_rows[main_table])
     return synthesizer.sample(num_rows=target)
+
+
+#: What a policy may set for ``cart`` (see synth.cart.CARTSynthesizer).
+CART_PARAMETERS = ("visit_order", "min_leaf", "smoothing", "protect_uniques", "max_fit_rows")
+
+
+def _make_trees(schema: DatasetSchema | None, parameters: dict[str, Any], seed: int,
+                progress: bool) -> CARTDatasetSynthesizer:
+    if schema is None:
+        raise SynthesisError("the cart synthesizer needs the dataset's schema.")
+    unknown = sorted(set(parameters) - set(CART_PARAMETERS))
+    if unknown:
+        raise SynthesisError(f"synthesizer 'cart' has no parameter(s) {', '.join(unknown)}. "
+                             f"Fix: use only {', '.join(CART_PARAMETERS)} in synthesis.parameters.")
+    return CARTDatasetSynthesizer(schema, seed=seed, verbose=progress, **parameters)
 
 
 def _seed_libraries(seed: int) -> None:
