@@ -115,6 +115,7 @@ class TwinSummary:
     is_latest: bool
     epsilon: float | None = None  # DP twins: the ε charged (None: not differentially private)
     owner_report: Path | None = None  # DP twins: the owner's real-data comparison, if this process can see it
+    fidelity: float | None = None  # 3-way "× floor" (synth.evaluation.marginals); None for DP twins' public bundles
 
 
 def list_twins(twins_dir: Path, dataset: str | None = None, staging_dir: Path | None = None) -> list[TwinSummary]:
@@ -134,6 +135,7 @@ def list_twins(twins_dir: Path, dataset: str | None = None, staging_dir: Path | 
                 dataset=manifest["dataset"], version=version, path=root / version, title=manifest["title"],
                 built_at=manifest["built_at"], synthesizer=manifest["synthesizer"],
                 quality=_quality(root / version), rows=manifest["twin_rows"], is_latest=version == versions[-1],
+                fidelity=_fidelity(root / version),
                 epsilon=(manifest.get("dp") or {}).get("epsilon"),
                 owner_report=(None if staging_dir is None else
                               bundles.owner_report(staging_dir / manifest["dataset"], version)),
@@ -163,10 +165,20 @@ def read_card(twins_dir: Path, dataset: str, version: str | None = None) -> str:
 
 
 def _quality(bundle: Path) -> float | None:
+    return _evaluation(bundle).get("quality", {}).get("score")
+
+
+def _fidelity(bundle: Path) -> float | None:
+    """The 3-way × floor; absent from a DP twin's public bundle (a real-data figure) and from older bundles."""
+    ratio = (_evaluation(bundle).get("fidelity") or {}).get("three_way_ratio")
+    return float(ratio) if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) else None
+
+
+def _evaluation(bundle: Path) -> dict[str, Any]:
     import json
 
     try:
-        evaluation: dict[str, Any] = json.loads((bundle / "evaluation.json").read_text(encoding="utf-8"))
+        evaluation = json.loads((bundle / "evaluation.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    return evaluation.get("quality", {}).get("score")
+        return {}
+    return evaluation if isinstance(evaluation, dict) else {}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from synth.evaluation.results import Evaluation
+from synth.evaluation.marginals import format_ratio
+from synth.evaluation.results import Evaluation, FidelityResult
 from synth.schema import DatasetSchema
 from synth.spec import GateOutcome
 
@@ -34,6 +35,7 @@ def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluat
         "## How it was made",
         "",
         *_how_made(info),
+        *_rules_kept(info.get("rules") or []),
         "",
         "## Columns",
         "",
@@ -64,6 +66,8 @@ def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluat
     ]
     if q.note:
         lines.append(f"  {q.note}")
+    if evaluation.fidelity is not None:
+        lines.append(_fidelity_line(evaluation.fidelity))
     lines += [
         f"- Exact copies of training rows: {p.exact_copies} of {p.twin_rows_checked} "
         f"({p.exact_copy_rate:.3%}); by chance alone, {p.chance_copy_rate:.3%} of unseen real rows equal a "
@@ -82,6 +86,33 @@ def render_card(info: dict[str, Any], schema: DatasetSchema, evaluation: Evaluat
     lines += [f"- {item}" for item in _limits(info, evaluation)]
     lines += _files(info)
     return "\n".join(lines)
+
+
+def _fidelity_line(fidelity: FidelityResult) -> str:
+    """× floor: the twin's distance to unseen real rows over a second real sample's."""
+    return (f"- Relationships between columns (× floor, 1.0× is as good as real data): 3-way "
+            f"**{_times(fidelity.three_way_ratio)}**, 2-way **{_times(fidelity.two_way_ratio)}** "
+            f"({fidelity.pairs_compared} pairs and {fidelity.triples_compared} triples of columns of "
+            f"`{fidelity.table}`). {fidelity.sentence}")
+
+
+def _times(ratio: float | None) -> str:
+    return "not measurable" if ratio is None else format_ratio(ratio)
+
+
+def _rules_kept(rules: list[dict[str, Any]]) -> list[str]:
+    """The policy's rules and the twin's count of rows breaking each (0 in any built twin)."""
+    if not rules:
+        return []
+    lines = ["", "## Rules kept", "",
+             "The data owner declared these rules; the real data keeps them and so does every row of this twin:", ""]
+    for rule in rules:
+        how = {"resampling": f"; {rule['rows_resampled']:,} sampled rows that broke it were replaced",
+               "dropping rows": f"; {rule['rows_dropped']:,} sampled rows that broke it were dropped"
+               }.get(rule["kept_by"], f"; {rule['kept_by']}")
+        lines.append(f"- {rule['rule']} (table `{rule['table']}`): {rule['violations']} violations in "
+                     f"{rule['twin_rows']:,} twin rows{how}.")
+    return lines
 
 
 def _files(info: dict[str, Any]) -> list[str]:
@@ -165,8 +196,7 @@ def _how_made(info: dict[str, Any]) -> list[str]:
     size = f"- Twin size: {_rows(info['twin_rows'])}."
     public = "- Bounds and categories come from the data owner's policy, never from the real data."
     if not info.get("differentially_private"):
-        return [f"- Synthesizer: SDV `{info['synthesizer']}`, seed {info['seed']} (sampling is reproducible from "
-                "the seed).", trained, size, public,
+        return [_synthesizer_line(info), trained, size, public,
                 "- Privacy: **not differentially private.** The synthesizer saw real rows; the checks below are "
                 "empirical. No privacy budget was charged for this twin."]
     dp = info["dp"]
@@ -192,6 +222,23 @@ def _how_made(info: dict[str, Any]) -> list[str]:
         "- Figures comparing the twin with the real data are not covered by the guarantee; they go to the data "
         "owner only and are not part of this bundle.",
     ]
+
+
+def _synthesizer_line(info: dict[str, Any]) -> str:
+    if info["synthesizer"] != "cart":
+        return (f"- Synthesizer: SDV `{info['synthesizer']}`, seed {info['seed']} (sampling is reproducible from "
+                "the seed).")
+    parameters = info.get("parameters") or {}
+    leaf = parameters.get("min_leaf", 5)
+    controls = [f"every value is drawn from a group of at least {leaf} real rows"]
+    if parameters.get("smoothing", True):
+        controls.append(f"numbers that fewer than {leaf} real rows share are smoothed")
+    if parameters.get("protect_uniques", True):
+        controls.append("no twin row equals a real row that is unique in the data")
+    return (f"- Synthesizer: `cart`, sequential classification and regression trees (synthpop's method), seed "
+            f"{info['seed']} (fitting and sampling are reproducible from the seed). Each column is drawn from real "
+            f"values in the leaf of a tree fitted on the columns before it. Disclosure control: "
+            f"{'; '.join(controls)}.")
 
 
 _PAIRS_CHOSEN = {True: "chosen from the data by OpenDP's report-noisy-max, paid for within ε",

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from synth.errors import DataValidationError, Violation
-from synth.schema import ColumnSchema, DatasetSchema, TableSchema
+from synth.rules import describe, violation_mask
+from synth.schema import ColumnSchema, DatasetSchema, Rule, TableSchema
 
 #: A twin learned from fewer rows would mostly copy them.
 MIN_ROWS = 50
@@ -45,6 +46,8 @@ def check_dataset(tables: dict[str, pd.DataFrame], schema: DatasetSchema) -> dic
         typed, table_violations = _check_table(frame, table_schema)
         violations += table_violations
         clean[table_schema.name] = typed
+        if not table_violations:  # rules compare typed values, so only once the table's types are right
+            violations += _rule_violations(typed, schema.rules_for(table_schema.name))
     if not violations:
         violations += _relationship_violations(clean, schema)
     if violations:
@@ -215,6 +218,18 @@ def _relationship_violations(tables: dict[str, pd.DataFrame], schema: DatasetSch
             violations.append(_violation(rel.child, rel.child_key, f"rows have no {rel.parent}", child_keys.isna(),
                                          f"give every row its {rel.parent}"))
     return violations
+
+
+def _rule_violations(frame: pd.DataFrame, rules: tuple[Rule, ...]) -> list[Violation]:
+    """Rules of the policy that real rows break: the twin would have to break them too, or lie."""
+    found = []
+    for rule in rules:
+        broken = pd.Series(violation_mask(frame, rule))
+        if broken.any():
+            found.append(_violation(rule.table, ", ".join(rule.columns), f"rows break the {rule.kind} rule "
+                                    f"'{describe(rule)}'", broken, "correct the data or remove the rule from "
+                                    "the policy"))
+    return found
 
 
 def _violation(table: str, column: str, problem: str, mask: pd.Series, fix: str) -> Violation:

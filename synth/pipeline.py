@@ -8,6 +8,7 @@ kept in staging for the data owner and the call raises ReleaseRefused naming eac
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import platform
@@ -28,6 +29,7 @@ from synth.card import render_card
 from synth.checks import check_dataset
 from synth.dp.synthesizer import DPMarginals
 from synth.errors import ReleaseRefused
+from synth.evaluation.marginals import measure_fidelity
 from synth.evaluation.privacy import measure_privacy
 from synth.evaluation.quality import measure_quality
 from synth.evaluation.results import Evaluation
@@ -36,6 +38,7 @@ from synth.identifiers import strip_identifiers
 from synth.metadata import metadata_dict, sdv_metadata
 from synth.plots import report_figures
 from synth.postprocess import finish_twin
+from synth.rejection import keep_rules
 from synth.report import render_public_report, render_report
 from synth.schema import DatasetSchema
 from synth.spec import GateOutcome, ReleaseGates, SynthesisSpec, check_gates
@@ -116,7 +119,8 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
                     sampled = _refine(dp_model.plan.refine_with, metadata, sampled, root, spec)
         else:
             with step("fit"):
-                model = synthesizers.make_synthesizer(spec.synthesizer, metadata, spec.parameters)
+                model = synthesizers.make_synthesizer(spec.synthesizer, metadata, spec.parameters, schema=schema,
+                                                      seed=spec.seed, progress=progress)
                 synthesizers.fit(model, {n: strip_identifiers(t, schema.table(n)) for n, t in train.items()},
                                  spec.seed)
             with step("sample"):
@@ -124,14 +128,23 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
                                               {n: len(t) for n, t in train.items()})
         with step("finish twin"):
             twin = finish_twin(sampled, schema, real, spec.seed)
+
+            def draw(rows: int, seed: int) -> dict[str, pd.DataFrame]:  # more rows from the same model
+                more = ({root: _with_keys(dp_model.sample(rows, seed), schema.table(root))} if dp_model is not None
+                        else synthesizers.sample(model, rows, root, seed, {n: len(t) for n, t in train.items()}))
+                return finish_twin(more, schema, real, seed)
+
+            twin, rules_kept = keep_rules(twin, schema, draw, spec.seed)
         with step("write data"):
             bundles.write_tables(staging, twin)
         with step("evaluate"):
             evaluation = _evaluate(real, train, holdout, twin, metadata, schema, spec, root, people)
+            evaluation = dataclasses.replace(evaluation, rules=rules_kept)
             outcomes = check_gates(gates, evaluation.gate_figures())
         with step("write bundle"):
             released = all(o.passed for o in outcomes)
             facts = _facts(schema, spec, info, version, released, root, train, twin, timings, dp_model)
+            facts["rules"] = rules_kept  # twin-side counts only: fine in a DP twin's public documents too
             owner_report = None
             if dp_model is not None:
                 owner_report = _write_owner_documents(staging_root, version, schema, facts, evaluation, outcomes,
@@ -227,7 +240,10 @@ def _evaluate(real: dict[str, pd.DataFrame], train: dict[str, pd.DataFrame], hol
         utility = measure_utility(train[table], holdout[table], twin[table], schema.table(table),
                                   spec.utility_target, spec.evaluation_rows, spec.seed)
         timings["utility"] = time.perf_counter() - start
-    return Evaluation(quality, privacy, utility, {k: round(v, 3) for k, v in timings.items()})
+    start = time.perf_counter()
+    fidelity = measure_fidelity(train[people], holdout[people], twin[people], schema.table(people), seed=spec.seed)
+    timings["fidelity"] = time.perf_counter() - start
+    return Evaluation(quality, privacy, utility, {k: round(v, 3) for k, v in timings.items()}, fidelity)
 
 
 def _facts(schema: DatasetSchema, spec: SynthesisSpec, info: DatasetInfo, version: str, released: bool, root: str,
@@ -298,7 +314,7 @@ def _write_public_dp_documents(staging: Path, schema: DatasetSchema, facts: dict
         "differentially_private": True, "dp": facts["dp"],
         "real_data_figures": facts["real_data_figures"],
         "release_gates": [{"gate": o.gate, "passed": o.passed} for o in outcomes],
-        "twin": description})
+        "rules": facts.get("rules", []), "twin": description})
     (staging / "report.html").write_text(render_public_report(facts, outcomes, description), encoding="utf-8")
     (staging / "card.md").write_text(render_card(facts, schema, None, outcomes), encoding="utf-8")
 

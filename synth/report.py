@@ -47,6 +47,8 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}</style></head><bo
 Made from {{ info.sampled_from }}.</p>
 <p>Figures comparing the twin with the real data: {{ info.real_data_figures }}. Release gates:
 {% for g in gates %}{{ g.gate }} {{ "passed" if g.passed else "failed" }}{{ "; " if not loop.last }}{% else %}none set{% endfor %}.</p>
+{% if info.rules %}<h2>Rules</h2><ul>{% for r in info.rules %}<li>{{ r.rule }} (<code>{{ r.table }}</code>):
+{{ r.violations }} violations in {{ r.twin_rows }} twin rows; {{ r.kept_by }}</li>{% endfor %}</ul>{% endif %}
 <h2>The twin's own columns</h2>
 {% for table, entry in description.items() %}
 <h3>{{ table }} ({{ entry.rows }} rows)</h3>

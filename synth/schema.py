@@ -109,19 +109,99 @@ class Relationship:
     child_key: str
 
 
+#: A value a rule's condition compares with: a category, a boolean, or None for "missing".
+RuleValue = str | bool | None
+#: ``column = value`` conditions that must all hold, in the policy's order.
+Conditions = tuple[tuple[str, RuleValue], ...]
+
+
+@dataclass(frozen=True)
+class BandsRule:
+    """``column`` is the label of the band (inclusive ``lower``–``upper``) that ``source`` falls in."""
+
+    table: str
+    column: str
+    source: str
+    bands: tuple[tuple[str, float, float], ...]
+    kind: str = field(default="bands", init=False)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.source, self.column)
+
+
+@dataclass(frozen=True)
+class BirthDateRule:
+    """The date in ``column`` gives the whole-year age in ``source`` on ``reference_date``."""
+
+    table: str
+    column: str
+    source: str
+    reference_date: dt.date
+    kind: str = field(default="birth_date", init=False)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.source, self.column)
+
+
+@dataclass(frozen=True)
+class OrderRule:
+    """The columns never decrease from left to right, wherever both of a pair are present."""
+
+    table: str
+    columns: tuple[str, ...]
+    kind: str = field(default="order", init=False)
+
+
+@dataclass(frozen=True)
+class ForbiddenRule:
+    """No row has all of ``when`` at once."""
+
+    table: str
+    when: Conditions
+    kind: str = field(default="forbidden", init=False)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.when)
+
+
+@dataclass(frozen=True)
+class ImpliesRule:
+    """A row with all of ``if_`` has all of ``then``."""
+
+    table: str
+    if_: Conditions
+    then: Conditions
+    kind: str = field(default="implies", init=False)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.if_ + self.then)
+
+
+Rule = BandsRule | BirthDateRule | OrderRule | ForbiddenRule | ImpliesRule
+
+
 @dataclass(frozen=True)
 class DatasetSchema:
-    """A dataset: one table, or several related by foreign keys."""
+    """A dataset: one table, or several related by foreign keys, and the rules its rows obey
+    (synth.rules checks the real data against them and keeps them in every twin)."""
 
     name: str
     tables: tuple[TableSchema, ...]
     relationships: tuple[Relationship, ...] = field(default=())
+    rules: tuple[Rule, ...] = field(default=())
 
     def table(self, name: str) -> TableSchema:
         for table in self.tables:
             if table.name == name:
                 return table
         raise KeyError(name)
+
+    def rules_for(self, table: str) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.table == table)
 
     @property
     def table_names(self) -> tuple[str, ...]:

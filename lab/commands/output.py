@@ -25,6 +25,13 @@ def quality_cell(twin: TwinSummary) -> str:
     return "owner only" if twin.epsilon is not None else "-"
 
 
+def fidelity_cell(twin: TwinSummary) -> str:
+    """The 3-way "× floor" (1.0× is as good as real data); for a DP twin a real-data figure, owner only."""
+    if twin.fidelity is not None:
+        return f"{twin.fidelity:.1f}×"
+    return "owner only" if twin.epsilon is not None else "-"
+
+
 def privacy_cell(twin: TwinSummary) -> str:
     return f"DP, ε={twin.epsilon:.3g}" if twin.epsilon is not None else "not DP"
 

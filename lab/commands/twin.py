@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lab.commands.output import fail, privacy_cell, quality_cell, table
+from lab.commands.output import fail, fidelity_cell, privacy_cell, quality_cell, table
 from lab.errors import DatasetNotFound, LabError
 from lab.settings import load_settings
 from synth.errors import ReleaseRefused, SynthError
@@ -94,9 +94,10 @@ def run_list(args: argparse.Namespace) -> int:
     if not twins:
         print("No released twins yet. Build one with `lab twin build DATASET` (or `lab demo`).")
         return 0
-    rows = [[t.dataset, t.version, t.title, t.synthesizer, quality_cell(t), privacy_cell(t),
+    rows = [[t.dataset, t.version, t.title, t.synthesizer, quality_cell(t), fidelity_cell(t), privacy_cell(t),
              ", ".join(f"{n} {c:,}" for n, c in t.rows.items()), t.built_at] for t in twins]
-    print(table(rows, ["dataset", "version", "title", "synthesizer", "quality", "privacy", "rows", "built"]))
+    print(table(rows, ["dataset", "version", "title", "synthesizer", "quality", "× floor", "privacy", "rows",
+                       "built"]))
     reports = [t for t in twins if t.owner_report is not None]
     if reports:
         print("\nDP twins' real-data comparison (data owner only, not released with the twin):")

@@ -10,9 +10,9 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import PurePosixPath
 
-from lab.policies.model import ColumnPolicy, Policy
+from lab.policies.model import ColumnPolicy, Policy, RulePolicy
 from synth.schema import FAKE_PROVIDERS
-from synth.spec import DP_SYNTHESIZERS
+from synth.spec import DP_SYNTHESIZERS, TREE_SYNTHESIZERS
 from synth.spec import SINGLE_TABLE_SYNTHESIZERS as SINGLE_TABLE
 
 #: Above this many levels a categorical column is refused: each rare level is close to an
@@ -48,6 +48,7 @@ def policy_problems(policy: Policy, file_stem: str | None = None) -> list[Proble
     problems += _privacy_unit_problems(policy)
     problems += _budget_problems(policy)
     problems += _synthesis_problems(policy)
+    problems += rule_problems(policy)
     return problems
 
 
@@ -114,12 +115,156 @@ def _bounds_problems(key: str, column: ColumnPolicy) -> list[Problem]:
     if temporal != isinstance(lower, dt.date) or temporal != isinstance(upper, dt.date):
         wanted = "dates such as 2020-01-31" if temporal else "numbers"
         return [(f"{key}.bounds", "the bounds are not of the column's type", f"write both bounds as {wanted}")]
+    if temporal:
+        problem = _temporal_bounds_problem(column.type, lower, upper)
+        if problem:
+            return [(f"{key}.bounds", *problem)]
+        lower, upper = _as_datetime(lower), _as_datetime(upper)  # a date and a datetime do not compare
     if isinstance(lower, float) and (lower != lower or upper != upper or abs(lower) == float("inf")
                                      or abs(upper) == float("inf")):
         return [(f"{key}.bounds", "bounds must be finite numbers", "replace NaN or infinite bounds")]
     if not lower < upper:
         return [(f"{key}.bounds", "the lower bound is not below the upper bound", "write bounds as [lower, upper]")]
     return []
+
+
+def rule_problems(policy: Policy) -> list[Problem]:
+    """Each rule names existing columns of kinds it can compare, with values from the policy's categories."""
+    problems: list[Problem] = []
+    for index, rule in enumerate(policy.rules):
+        key = f"rules[{index}]"
+        table = rule.table or policy.main_table
+        if table not in policy.tables:
+            problems.append((f"{key}.table", f"'{table}' is not a table of this policy",
+                             f"use one of: {', '.join(policy.tables)}"))
+            continue
+        columns = policy.tables[table].columns
+        named = _rule_columns(rule)
+        missing = [(k, c) for k, c in named if c not in columns]
+        problems += [(f"{key}.{k}", f"'{c}' is not a column of table '{table}'", f"use one of: {', '.join(columns)}")
+                     for k, c in missing]
+        if missing:
+            continue
+        for k, name in named:
+            fake_birth_date = rule.kind == "birth_date" and k == "column" and columns[name].identifier == "fake"
+            if columns[name].identifier and not fake_birth_date:
+                problems.append((f"{key}.{k}", f"'{name}' is an identifier ({columns[name].identifier}), so the "
+                                 "twin cannot keep a rule on it", "remove the rule, or name a modelled column"))
+        problems += _RULE_CHECKS[rule.kind](key, rule, columns)
+    return problems
+
+
+def _rule_columns(rule: RulePolicy) -> list[tuple[str, str]]:
+    """(key, column) for every column a rule names, keys as written in the file."""
+    if rule.kind in ("bands", "birth_date"):
+        return [("column", rule.column), ("from", rule.source)]
+    if rule.kind == "order":
+        return [("columns", c) for c in rule.columns]
+    if rule.kind == "forbidden":
+        return [(f"when.{c}", c) for c in rule.when]
+    return [(f"if.{c}", c) for c in rule.if_] + [(f"then.{c}", c) for c in rule.then]
+
+
+def _bands_rule_problems(key: str, rule: RulePolicy, columns: dict[str, ColumnPolicy]) -> list[Problem]:
+    target, source = columns[rule.column], columns[rule.source]
+    if target.type != "categorical" or source.type not in ("integer", "float"):
+        return [(key, f"bands derive a categorical column from a number; '{rule.column}' is {target.type} and "
+                 f"'{rule.source}' is {source.type}", "name a categorical column and a numeric source")]
+    problems: list[Problem] = []
+    labels, categories = set(rule.bands), {str(c) for c in target.categories or ()}
+    if labels != categories:
+        extra, absent = sorted(labels - categories), sorted(categories - labels)
+        problems.append((f"{key}.bands", "the band labels are not exactly the categories of "
+                         f"'{rule.column}'" + (f" (not categories: {', '.join(extra)})" if extra else "")
+                         + (f" (no band for: {', '.join(absent)})" if absent else ""),
+                         "give one band per category, named as in its categories list"))
+    spans = sorted((lo, hi, label) for label, (lo, hi) in rule.bands.items())
+    for lo, hi, label in spans:
+        if lo > hi:
+            problems.append((f"{key}.bands.{label}", "the lower end is above the upper end", "write [lower, upper]"))
+        elif source.bounds and isinstance(source.bounds[0], (int, float)) and not (
+                source.bounds[0] <= lo and hi <= source.bounds[1]):
+            problems.append((f"{key}.bands.{label}", f"the band lies outside the bounds of '{rule.source}' "
+                             f"({source.bounds[0]} to {source.bounds[1]})", "keep every band within those bounds"))
+    for (lo, hi, label), (next_lo, _, next_label) in zip(spans, spans[1:]):
+        if next_lo <= hi:
+            problems.append((f"{key}.bands", f"bands '{label}' and '{next_label}' overlap",
+                             "make the ranges disjoint (they are inclusive at both ends)"))
+        elif source.type == "integer" and not target.nullable and next_lo > hi + 1:
+            problems.append((f"{key}.bands", f"no band covers '{rule.source}' from {hi + 1} to {next_lo - 1}, so "
+                             f"'{rule.column}' would be missing there", "close the gap, or set nullable: true"))
+    bounds = source.bounds
+    if source.type == "integer" and not target.nullable and bounds and not problems and (
+            spans[0][0] > bounds[0] or spans[-1][1] < bounds[1]):
+        problems.append((f"{key}.bands", f"the bands do not cover the bounds of '{rule.source}' ({bounds[0]} to "
+                         f"{bounds[1]}), so '{rule.column}' would be missing at the ends",
+                         "widen the first and last bands, or set nullable: true"))
+    return problems
+
+
+def _birth_date_rule_problems(key: str, rule: RulePolicy, columns: dict[str, ColumnPolicy]) -> list[Problem]:
+    problems: list[Problem] = []
+    if columns[rule.source].type != "integer":
+        problems.append((f"{key}.from", f"'{rule.source}' is {columns[rule.source].type}; an age in whole years "
+                         "is an integer column", "name an integer column"))
+    if columns[rule.column].type not in ("date", "datetime"):
+        problems.append((f"{key}.column", f"'{rule.column}' is {columns[rule.column].type}, not a date",
+                         "name a date or datetime column"))
+    return problems
+
+
+def _order_rule_problems(key: str, rule: RulePolicy, columns: dict[str, ColumnPolicy]) -> list[Problem]:
+    kinds = {("number" if columns[c].type in ("integer", "float") else "date" if columns[c].type in ("date",
+              "datetime") else columns[c].type) for c in rule.columns}
+    if len(kinds) != 1 or kinds - {"number", "date"}:
+        return [(f"{key}.columns", f"columns of types {', '.join(columns[c].type for c in rule.columns)} cannot be "
+                 "ordered together", "order numbers with numbers, or dates with dates")]
+    return []
+
+
+def _condition_rule_problems(key: str, rule: RulePolicy, columns: dict[str, ColumnPolicy]) -> list[Problem]:
+    conditions = ([("when", rule.when)] if rule.kind == "forbidden" else [("if", rule.if_), ("then", rule.then)])
+    problems: list[Problem] = []
+    for part, values in conditions:
+        for name, value in values.items():
+            problem = _value_problem(columns[name], value)
+            if problem:
+                problems.append((f"{key}.{part}.{name}", *problem))
+    return problems
+
+
+def _value_problem(column: ColumnPolicy, value: object) -> tuple[str, str] | None:
+    if value is None:
+        return None if column.nullable else ("null (missing) but the column may not be missing",
+                                             "set nullable: true on the column, or compare with a value")
+    if column.type == "boolean":
+        return None if isinstance(value, bool) else (f"'{value}' is not true or false", "write true or false")
+    if column.type == "categorical":
+        if not isinstance(value, bool) and str(value) in {str(c) for c in column.categories or ()}:
+            return None
+        return f"'{value}' is not one of the column's categories", "use one of its categories (see categories)"
+    return (f"a {column.type} column cannot be compared with a value here",
+            "compare categorical or boolean columns, or use null for missing")
+
+
+_RULE_CHECKS = {"bands": _bands_rule_problems, "birth_date": _birth_date_rule_problems,
+                "order": _order_rule_problems, "forbidden": _condition_rule_problems,
+                "implies": _condition_rule_problems}
+
+
+def _temporal_bounds_problem(kind: str, lower: dt.date, upper: dt.date) -> tuple[str, str] | None:
+    """Dates and datetimes mix in YAML (``2020-01-01`` and ``2020-01-01T08:00``): say which way is meant."""
+    stamps = [b for b in (lower, upper) if isinstance(b, dt.datetime)]
+    if any(b.tzinfo is not None for b in stamps):
+        return ("a bound carries a time zone", "write times without a zone, in UTC (e.g. 2020-01-31T08:00:00)")
+    if kind == "date" and any(b.time() != dt.time() for b in stamps):
+        return ("a date column's bound carries a time of day",
+                "write dates such as 2020-01-31, or set type: datetime if times matter")
+    return None
+
+
+def _as_datetime(value: dt.date) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
 
 
 def _split(ref: str) -> tuple[str, str]:
@@ -168,6 +313,9 @@ def _budget_problems(policy: Policy) -> list[Problem]:
     if budgets.query_epsilon_max > budgets.user_epsilon:
         problems.append(("budgets.query_epsilon_max", "one query may spend more than a user's allowance",
                          "lower query_epsilon_max to at most user_epsilon"))
+    if budgets.query_epsilon_min > budgets.query_epsilon_max:
+        problems.append(("budgets.query_epsilon_min", "the floor on one query is above the cap on one query",
+                         "lower query_epsilon_min to at most query_epsilon_max"))
     for group, allowance in budgets.group_epsilon.items():
         if allowance > budgets.dataset_epsilon:
             problems.append((f"budgets.group_epsilon.{group}", "a group's allowance exceeds the dataset's budget",
@@ -175,13 +323,53 @@ def _budget_problems(policy: Policy) -> list[Problem]:
     return problems
 
 
+def _tree_problems(policy: Policy) -> list[Problem]:
+    """The cart synthesizer's parameters: known names, a sane leaf size, a complete visit order."""
+    from synth.cart import check_visit_order
+    from synth.errors import SynthesisError
+    from synth.synthesizers import CART_PARAMETERS
+
+    parameters = policy.synthesis.parameters
+    problems: list[Problem] = []
+    for name in sorted(set(parameters) - set(CART_PARAMETERS)):
+        problems.append((f"synthesis.parameters.{name}", "the cart synthesizer has no such parameter",
+                         f"use only: {', '.join(CART_PARAMETERS)}"))
+    min_leaf = parameters.get("min_leaf", 5)
+    if isinstance(min_leaf, bool) or not isinstance(min_leaf, int) or min_leaf < 1:
+        problems.append(("synthesis.parameters.min_leaf", f"{min_leaf!r} is not a whole number of at least 1",
+                         "set min_leaf to the fewest real rows a leaf may hold, e.g. 5 (the default)"))
+    order = parameters.get("visit_order")
+    if order is None:
+        return problems
+    orders = order if isinstance(order, dict) else {policy.main_table: order}
+    if len(policy.tables) > 1 and not isinstance(order, dict):
+        return problems + [("synthesis.parameters.visit_order", "related tables need one list per table",
+                            f"write visit_order: {{{', '.join(f'{t}: [...]' for t in policy.tables)}}}")]
+    for table, columns in orders.items():
+        key = "synthesis.parameters.visit_order" + (f".{table}" if isinstance(order, dict) else "")
+        if table not in policy.tables or not isinstance(columns, list):
+            problems.append((key, f"'{table}' is not a table of this policy, or its order is not a list",
+                             f"give a list of columns for one of: {', '.join(policy.tables)}"))
+            continue
+        modelled = [name for name, column in policy.tables[table].columns.items()
+                    if not column.identifier and column.type not in ("id", "text")]
+        try:
+            check_visit_order([str(c) for c in columns], modelled, table)
+        except SynthesisError as error:
+            problems.append((key, error.message.split(". Fix: ")[0],
+                             f"list each of these columns exactly once: {', '.join(modelled)}"))
+    return problems
+
+
 def _synthesis_problems(policy: Policy) -> list[Problem]:
     synthesis = policy.synthesis
     problems: list[Problem] = []
     multi = len(policy.tables) > 1
-    if multi and synthesis.synthesizer in SINGLE_TABLE:
+    if multi and synthesis.synthesizer in SINGLE_TABLE and synthesis.synthesizer not in TREE_SYNTHESIZERS:
         problems.append(("synthesis.synthesizer", f"'{synthesis.synthesizer}' models one table, this dataset has "
-                         f"{len(policy.tables)}", "use synthesizer: hma"))
+                         f"{len(policy.tables)}", "use synthesizer: cart (or hma)"))
+    if synthesis.synthesizer in TREE_SYNTHESIZERS:
+        problems.extend(_tree_problems(policy))
     if not multi and synthesis.synthesizer == "hma":
         problems.append(("synthesis.synthesizer", "'hma' needs several related tables",
                          f"use one of: {', '.join(SINGLE_TABLE)}"))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lab.policies.model import ColumnPolicy, Policy
-from synth.schema import ColumnSchema, DatasetSchema, Relationship, TableSchema
+from lab.policies.model import ColumnPolicy, Policy, RulePolicy
+from synth.schema import (BandsRule, BirthDateRule, ColumnSchema, DatasetSchema, ForbiddenRule, ImpliesRule,
+                          OrderRule, Relationship, Rule, TableSchema)
 from synth.spec import ReleaseGates, SynthesisSpec
 
 
@@ -22,7 +23,28 @@ def dataset_schema(policy: Policy) -> DatasetSchema:
     relationships = tuple(
         Relationship(*rel.parent.split(".", 1), *rel.child.split(".", 1)) for rel in policy.relationships
     )
-    return DatasetSchema(name=policy.dataset, tables=tables, relationships=relationships)
+    return DatasetSchema(name=policy.dataset, tables=tables, relationships=relationships,
+                         rules=tuple(_rule(rule, policy) for rule in policy.rules))
+
+
+def _rule(rule: RulePolicy, policy: Policy) -> Rule:
+    """A policy rule for the pipeline: its table resolved, condition values as the twin holds them."""
+    table = rule.table or policy.main_table
+    if rule.kind == "bands":
+        bands = tuple((label, float(lo), float(hi)) for label, (lo, hi) in rule.bands.items())
+        return BandsRule(table, rule.column, rule.source, bands)
+    if rule.kind == "birth_date":
+        return BirthDateRule(table, rule.column, rule.source, rule.reference_date)
+    if rule.kind == "order":
+        return OrderRule(table, tuple(rule.columns))
+    if rule.kind == "forbidden":
+        return ForbiddenRule(table, _conditions(rule.when))
+    return ImpliesRule(table, _conditions(rule.if_), _conditions(rule.then))
+
+
+def _conditions(values: dict) -> tuple:  # noqa: ANN001 - (column, category text | bool | None) pairs
+    # categories are compared as text, as synth.checks reads them (1 -> "1"); booleans and null stay
+    return tuple((name, v if v is None or isinstance(v, bool) else str(v)) for name, v in values.items())
 
 
 def synthesis_spec(policy: Policy) -> SynthesisSpec:

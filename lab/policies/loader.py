@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from lab.errors import PolicyError, PolicyProblem
 from lab.policies.checks import policy_problems
-from lab.policies.model import Policy
+from lab.policies.model import RULE_MODELS, Policy
 from lab.policies.yaml_file import dotted_key, read_yaml_mapping
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -73,10 +73,13 @@ def _read(path: Path) -> tuple[Policy | None, list[PolicyProblem]]:
 def _describe(error: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str, str]:
     """Turn one pydantic error into (key, problem, fix) in the policy's own words."""
     loc = [part for part in error["loc"] if not _is_union_branch(part)]
+    rule_kind = _rule_kind(loc)
+    if rule_kind is not None:  # pydantic names the rule's kind in the location: rules.0.bands.column
+        del loc[2]
     key = dotted_key(loc)
     kind = error["type"]
     if kind == "extra_forbidden":
-        known = _known_keys(loc[:-1])
+        known = _rule_keys(rule_kind) if rule_kind is not None else _known_keys(loc[:-1])
         guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
         fix = f"did you mean '{guess[0]}'?" if guess else f"remove it; known keys here: {', '.join(known)}"
         return key, f"unknown key '{loc[-1]}'", fix
@@ -85,6 +88,9 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str, str
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return key, f"'{error.get('input')}' is not allowed", f"use one of {expected}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return key, f"'{error.get('input', {}).get('kind')}' is not a kind of rule" if kind == "union_tag_invalid" \
+            else "the rule has no kind", f"set kind to one of: {', '.join(RULE_MODELS)}"
     if kind == "string_pattern_mismatch":
         return key, f"'{error.get('input')}' is not a valid name", \
             "use letters, digits, '_' or '-', starting with a letter (and 'table.column' for references)"
@@ -94,6 +100,15 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str, str
 def _is_union_branch(part: Any) -> bool:
     # pydantic adds the type of each union branch to the location, e.g. 'float' or 'date'.
     return isinstance(part, str) and part in ("float", "int", "date", "datetime", "str", "bool", "decimal")
+
+
+def _rule_kind(loc: list[Any]) -> str | None:
+    return loc[2] if len(loc) > 2 and loc[0] == "rules" and loc[2] in RULE_MODELS else None
+
+
+def _rule_keys(rule_kind: str) -> list[str]:
+    """A rule's keys as written in the file (``from``, ``if``: aliases of Python keywords)."""
+    return sorted(field.alias or name for name, field in RULE_MODELS[rule_kind].model_fields.items())
 
 
 def _known_keys(loc: list[Any]) -> list[str]:

@@ -96,18 +96,25 @@ class BudgetPolicy(_Strict):
         default_factory=dict, description="Allowance shared by all members of a group or team."
     )
     query_epsilon_max: PositiveBudget = Field(description="Cap on the privacy loss of a single query.")
+    query_epsilon_min: PositiveBudget = Field(
+        default=Decimal("0.01"), description="Floor on the privacy loss of a single query: answers below it are "
+                                             "mostly noise, and each costs a ledger row.")
+    queries_per_user_per_day: int = Field(
+        default=500, ge=1, le=1_000_000, description="DP queries one user may make on this dataset per UTC day.")
 
 
 class SynthesisPolicy(_Strict):
     """How the twin is made."""
 
-    synthesizer: Literal["gaussian_copula", "ctgan", "tvae", "copula_gan", "hma", "dp_marginals"] = Field(
-        default="gaussian_copula",
-        description="An SDV synthesizer, or dp_marginals: a differentially private twin measured with OpenDP "
-                    "(single table; parameters epsilon, bins, pairs, one_way_share).")
+    synthesizer: Literal["cart", "gaussian_copula", "ctgan", "tvae", "copula_gan", "hma", "dp_marginals"] = Field(
+        default="cart",
+        description="cart (the default): sequential trees, one table or related tables (parameters min_leaf, "
+                    "smoothing, protect_uniques, visit_order); an SDV synthesizer; or dp_marginals: a "
+                    "differentially private twin measured with OpenDP (single table; parameters epsilon, bins, "
+                    "pairs, one_way_share).")
     parameters: dict[str, Any] = Field(
         default_factory=dict,
-        description="Synthesizer parameters; for dp_marginals e.g. {epsilon: 1.0, bins: 10}.")
+        description="Synthesizer parameters; for cart e.g. {min_leaf: 5}; for dp_marginals e.g. {epsilon: 1.0}.")
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     rows: int | None = Field(default=None, ge=1, le=50_000_000)
     holdout_fraction: float = Field(default=0.2, gt=0, lt=0.9)
@@ -126,6 +133,65 @@ class ReleaseGatePolicy(_Strict):
     min_utility: float | None = Field(default=None, ge=0, le=1)
 
 
+#: A value in a rule's condition: a category, true/false, or null for "missing".
+RuleValue = str | int | bool | None
+
+
+class _RulePolicy(_Strict):
+    """A rule the rows obey; ``table`` defaults to the policy's main table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    table: Name | None = Field(default=None, description="Default: the main table (privacy_unit.table, or the first).")
+
+
+class BandsRulePolicy(_RulePolicy):
+    """``column`` is the label of the band ``from`` falls in; bands are inclusive [lower, upper]."""
+
+    kind: Literal["bands"]
+    column: Name
+    source: Name = Field(alias="from")
+    bands: dict[str, tuple[float | int, float | int]] = Field(min_length=1)
+
+
+class BirthDateRulePolicy(_RulePolicy):
+    """The date in ``column`` gives the whole-year age in ``from`` on ``reference_date``."""
+
+    kind: Literal["birth_date"]
+    column: Name
+    source: Name = Field(alias="from")
+    reference_date: dt.date
+
+
+class OrderRulePolicy(_RulePolicy):
+    """The columns never decrease from left to right where both are present (start <= end)."""
+
+    kind: Literal["order"]
+    columns: list[Name] = Field(min_length=2)
+
+
+class ForbiddenRulePolicy(_RulePolicy):
+    """No row has all of these values at once (null means missing)."""
+
+    kind: Literal["forbidden"]
+    when: dict[Name, RuleValue] = Field(min_length=1)
+
+
+class ImpliesRulePolicy(_RulePolicy):
+    """A row with all of ``if`` has all of ``then`` (null means missing)."""
+
+    kind: Literal["implies"]
+    if_: dict[Name, RuleValue] = Field(alias="if", min_length=1)
+    then: dict[Name, RuleValue] = Field(min_length=1)
+
+
+RulePolicy = Annotated[BandsRulePolicy | BirthDateRulePolicy | OrderRulePolicy | ForbiddenRulePolicy
+                       | ImpliesRulePolicy, Field(discriminator="kind")]
+#: Each rule kind's model, by the ``kind`` written in the file.
+RULE_MODELS: dict[str, type[_RulePolicy]] = {"bands": BandsRulePolicy, "birth_date": BirthDateRulePolicy,
+                                             "order": OrderRulePolicy, "forbidden": ForbiddenRulePolicy,
+                                             "implies": ImpliesRulePolicy}
+
+
 class Policy(_Strict):
     """A dataset's policy (one file in policies/)."""
 
@@ -136,6 +202,9 @@ class Policy(_Strict):
     owner: str = Field(min_length=1, description="Who answers for this dataset.")
     tables: dict[Name, TablePolicy] = Field(min_length=1)
     relationships: list[RelationshipPolicy] = Field(default_factory=list)
+    rules: list[RulePolicy] = Field(
+        default_factory=list, description="Rules the rows obey (bands, birth_date, order, forbidden, implies): the "
+                                          "real data must keep them, and every twin keeps them exactly.")
     access: AccessPolicy = Field(default_factory=AccessPolicy)
     privacy_unit: PrivacyUnitPolicy = Field(default_factory=PrivacyUnitPolicy)
     budgets: BudgetPolicy

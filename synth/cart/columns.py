@@ -102,8 +102,13 @@ class ColumnCodec:
                 "Fix: add the missing categories to the policy (from public knowledge) or correct the data.")
         return codes.to_numpy(dtype="float64", na_value=np.nan)
 
+    def encoded_bounds(self) -> tuple[float, float] | None:
+        """The policy's public bounds as codes (None for categories or unbounded columns)."""
+        if self.column.bounds is None or self.is_categorical:
+            return None
+        lower, upper = (float(self.encode(pd.Series([bound]))[0]) for bound in self.column.bounds)
+        return lower, upper
+
     def _within_bounds(self, codes: np.ndarray) -> np.ndarray:
-        if self.column.bounds is None:
-            return codes
-        lower, upper = (self.encode(pd.Series([bound]))[0] for bound in self.column.bounds)
-        return np.clip(codes, lower, upper)
+        bounds = self.encoded_bounds()
+        return codes if bounds is None else np.clip(codes, *bounds)

@@ -27,8 +27,9 @@ class LeafSampler:
     """A fitted tree over one target column and, per leaf, the real values it holds."""
 
     def __init__(self, *, categorical: bool, min_leaf: int, smoothing: bool, seed: int,
-                 max_fit_rows: int | None = None) -> None:
+                 max_fit_rows: int | None = None, bounds: tuple[float, float] | None = None) -> None:
         self.categorical = categorical
+        self.bounds = bounds
         self.min_leaf = min_leaf
         self.smoothing = smoothing and not categorical
         self.seed = seed
@@ -89,7 +90,14 @@ class LeafSampler:
     def _smooth(self, values: np.ndarray, leaves: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         rare = ~np.isnan(values) & ~np.isin(values, self.common)
         noise = rng.standard_normal(len(values)) * self.bandwidths[leaves]
-        return np.where(rare, values + noise, values)
+        smoothed = values + noise
+        if self.bounds is not None:
+            # Reflect at the public bounds: clipping would pile smoothed values onto the bound.
+            lower, upper = self.bounds
+            smoothed = np.where(smoothed < lower, 2 * lower - smoothed, smoothed)
+            smoothed = np.where(smoothed > upper, 2 * upper - smoothed, smoothed)
+            smoothed = np.clip(smoothed, lower, upper)
+        return np.where(rare, smoothed, values)
 
 
 def _constant(target: np.ndarray) -> bool:

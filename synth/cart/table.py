@@ -114,7 +114,8 @@ class CARTSynthesizer:
             predictors = np.hstack([context, codes[:, :position]]) if position or context.shape[1] else None
             sampler = LeafSampler(categorical=self._codecs[name].is_categorical, min_leaf=self.min_leaf,
                                   smoothing=self.smoothing and self._codecs[name].is_smoothable,
-                                  seed=self.seed + position, max_fit_rows=self.max_fit_rows)
+                                  seed=self.seed + position, max_fit_rows=self.max_fit_rows,
+                                  bounds=self._codecs[name].encoded_bounds())
             self._samplers.append(sampler.fit(predictors, codes[:, position]))
         bar.close()
         self._unique_rows = _unique_row_hashes(codes) if self.protect_uniques else np.empty(0, dtype=np.uint64)

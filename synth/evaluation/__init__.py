@@ -1,5 +1,5 @@
 """How good and how safe a twin is: fidelity, empirical privacy, utility."""
 
-from synth.evaluation.results import Evaluation, PrivacyResult, QualityResult, UtilityResult
+from synth.evaluation.results import Evaluation, FidelityResult, PrivacyResult, QualityResult, UtilityResult
 
-__all__ = ["Evaluation", "PrivacyResult", "QualityResult", "UtilityResult"]
+__all__ = ["Evaluation", "FidelityResult", "PrivacyResult", "QualityResult", "UtilityResult"]

@@ -55,11 +55,38 @@ class UtilityResult:
 
 
 @dataclass(frozen=True)
+class FidelityResult:
+    """2-way and 3-way marginal distance (TVD) of the twin to unseen real rows, beside the "floor".
+
+    The floor is the same distance for the real training rows: what a second real sample
+    would score, so ``ratio`` (twin / floor, "× floor") reads 1.0 for a twin as good as real
+    data. ``worst_pairs`` lists cells only where at least ``min_cell`` holdout rows fall.
+    """
+
+    two_way: float | None
+    two_way_floor: float | None
+    two_way_ratio: float | None
+    three_way: float | None
+    three_way_floor: float | None
+    three_way_ratio: float | None
+    worst_pairs: list[dict[str, Any]]
+    pairs_compared: int
+    triples_compared: int
+    rows_compared: int
+    table: str
+    sentence: str
+
+
+@dataclass(frozen=True)
 class Evaluation:
     quality: QualityResult
     privacy: PrivacyResult
     utility: UtilityResult | None
     timings: dict[str, float] = field(default_factory=dict)
+    fidelity: FidelityResult | None = None
+    #: Per policy rule (synth.rejection.keep_rules): in words, how it was kept, the twin's
+    #: violations (always 0 in a built twin) and the rows it took.
+    rules: list[dict[str, Any]] = field(default_factory=list)
 
     def gate_figures(self) -> dict[str, float | None]:
         """The figures the release gates compare (see synth.spec.check_gates)."""

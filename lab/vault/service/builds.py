@@ -61,6 +61,7 @@ class Build:
     Attributes:
         released: True for a released bundle, False for one kept after failing a gate.
         quality: the SDMetrics quality score (0-1), or None when the build was not evaluated.
+        fidelity: the 3-way "× floor" (twin vs unseen real rows over a second real sample), or None.
         files: the names the manifest lists (relative POSIX paths).
     """
 
@@ -77,6 +78,7 @@ class Build:
     path: Path
     epsilon: float | None = None  # DP twins: the ε charged for it
     has_owner_report: bool = False  # DP twins: the owner's real-data comparison is in the vault
+    fidelity: float | None = None  # the 3-way "× floor" (1.0 is as good as real data); never in a DP bundle
 
     @property
     def has_card(self) -> bool:
@@ -170,6 +172,7 @@ def read_build(path: Path, *, released: bool) -> Build | None:
         differentially_private=bool(manifest.get("differentially_private", False)),
         twin_rows={str(k): int(v) for k, v in (manifest.get("twin_rows") or {}).items()},
         quality=_quality(path, manifest),
+        fidelity=_fidelity(path),
         epsilon=_epsilon(manifest),
         gates=tuple(_gate(g) for g in manifest.get("gates") or () if isinstance(g, dict)),
         files=frozenset(files) if isinstance(files, dict) else frozenset(),
@@ -213,6 +216,16 @@ def _quality(path: Path, manifest: dict[str, Any]) -> float | None:
         if isinstance(gate, dict) and gate.get("gate") == "min_quality" and isinstance(gate.get("value"), (int, float)):
             return float(gate["value"])
     return None
+
+
+def _fidelity(path: Path) -> float | None:
+    """The 3-way × floor from the build's evaluation (synth.evaluation.marginals), if it has one."""
+    try:
+        evaluation = json.loads((path / "evaluation.json").read_text(encoding="utf-8"))
+        ratio = (evaluation.get("fidelity") or {}).get("three_way_ratio")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(ratio) if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) else None
 
 
 def _epsilon(manifest: dict[str, Any]) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -82,7 +83,8 @@ def test_build_list_card_verify(lab_root, capsys):
     assert "released claims v0001" in capsys.readouterr().out
     assert main(["twin", "list"]) == 0
     listing = capsys.readouterr().out
-    assert "claims" in listing and "v0001" in listing and "gaussian_copula" in listing
+    assert "claims" in listing and "v0001" in listing and "cart" in listing
+    assert "× floor" in listing and re.search(r"\d+\.\d×", listing)  # the 3-way × floor, e.g. 1.4×
     assert main(["twin", "card", "claims"]) == 0
     assert "# Data card: Benefit claims" in capsys.readouterr().out
     assert main(["twin", "verify", "claims"]) == 0

@@ -94,6 +94,7 @@ def test_listing_shows_the_guarantee_and_points_the_owner_to_the_real_data_compa
     [summary] = list_twins(settings.twins_dir, "claims", settings.staging_dir)
     assert summary.epsilon == bundles.read_manifest(build.path)["dp"]["epsilon"]
     assert summary.quality is None  # fidelity is a real-data figure: not in the released bundle
+    assert summary.fidelity is None  # so is the × floor
     assert summary.owner_report == build.owner_report and summary.owner_report.is_file()
     [public] = list_twins(settings.twins_dir, "claims")
     assert public.owner_report is None

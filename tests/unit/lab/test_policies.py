@@ -79,7 +79,7 @@ def test_typo_in_a_key_suggests_the_right_one(tmp_path):
 
 def test_bad_value_lists_the_allowed_ones(tmp_path):
     [problem] = _problems(tmp_path, VALID.replace("synthesizer: gaussian_copula", "synthesizer: gausian"))
-    assert "synthesis.synthesizer: 'gausian' is not allowed. Fix: use one of 'gaussian_copula'" in problem
+    assert "synthesis.synthesizer: 'gausian' is not allowed. Fix: use one of 'cart', 'gaussian_copula'" in problem
 
 
 def test_every_problem_in_a_file_is_reported(tmp_path):
@@ -144,7 +144,7 @@ def test_multi_table_needs_hma_and_relationships(tmp_path):
     text = yaml.safe_dump(data)
     problems = "\n".join(_problems(tmp_path, text))
     assert "several tables but no relationship between them" in problems
-    assert "use synthesizer: hma" in problems
+    assert "use synthesizer: cart (or hma)" in problems
 
 
 def test_the_shipped_policies_are_valid():
@@ -169,3 +169,16 @@ def test_dp_twin_with_rho_and_delta_is_valid(tmp_path):
     text = VALID.replace("synthesizer: gaussian_copula", "synthesizer: dp_marginals\n  parameters: "
                          "{rho: 0.002, delta: 1.0e-7, selection: mst}")  # ε ≈ 0.36 at that δ
     assert synthesis_spec(load_policy(_write(tmp_path, text))).parameters["rho"] == 0.002
+
+
+@pytest.mark.parametrize("parameters, key, words", [
+    ("{visit_order: [age, region]}", "synthesis.parameters.visit_order", "misses"),
+    ("{visit_order: [age, age, region]}", "synthesis.parameters.visit_order", "repeats age"),
+    ("{visit_order: [age, regin]}", "synthesis.parameters.visit_order", "not modelled: regin"),
+    ("{min_leaf: 0}", "synthesis.parameters.min_leaf", "not a whole number of at least 1"),
+    ("{min_leaves: 5}", "synthesis.parameters.min_leaves", "no such parameter"),
+])
+def test_tree_parameters_are_checked(tmp_path, parameters: str, key: str, words: str) -> None:
+    text = VALID.replace("synthesizer: gaussian_copula", f"synthesizer: cart\n  parameters: {parameters}")
+    problems = "\n".join(_problems(tmp_path, text))
+    assert f"{key}: " in problems and words in problems

@@ -195,7 +195,8 @@ def test_users_see_no_real_data_figure_of_a_dp_twin(schema: DatasetSchema, claim
     score = build.evaluation.quality.score
     public = {name: (build.path / name).read_text() for name in ("report.html", "evaluation.json", "card.md")}
     evaluation = json.loads(public["evaluation.json"])
-    assert not {"quality", "privacy", "utility"} & set(evaluation)
+    assert not {"quality", "privacy", "utility", "fidelity"} & set(evaluation)
+    assert "× floor" not in public["card.md"] and "floor" not in public["report.html"]
     assert evaluation["dp"]["epsilon"] == pytest.approx(1.0)
     for name, text in public.items():
         dcr = build.evaluation.privacy.dcr_protection
@@ -213,6 +214,8 @@ def test_users_see_no_real_data_figure_of_a_dp_twin(schema: DatasetSchema, claim
     assert not str(owner.parent).startswith(str(build.path))
     owner_evaluation = json.loads((owner.parent / "owner-evaluation.json").read_text())
     assert owner_evaluation["quality"]["score"] == score
+    assert owner_evaluation["fidelity"]["table"] == "claims"  # × floor: the owner's report only
+    assert "Fidelity: relationships between columns" in owner.read_text()
     assert f"{score:.3f}" in owner.read_text()
 
 

@@ -83,3 +83,13 @@ def test_a_link_planted_in_a_bundle_does_not_lead_out_of_it(tmp_path: Path):
     assert "figure.png" in build.files  # the manifest lists it...
     with pytest.raises(FileNotServed):
         document_path(build, "figure.png")  # ...but it resolves outside the bundle
+
+
+def test_a_build_carries_its_three_way_times_floor_when_the_evaluation_has_one(tmp_path: Path):
+    from lab.vault.service.builds import read_build
+
+    bundle = make_bundle(tmp_path, "demo", released=True)
+    assert read_build(bundle, released=True).fidelity is None  # an older bundle: no fidelity key
+    (bundle / "evaluation.json").write_text(json.dumps({"quality": {"score": 0.74},
+                                                        "fidelity": {"three_way_ratio": 1.37}}))
+    assert read_build(bundle, released=True).fidelity == pytest.approx(1.37)
