@@ -114,3 +114,29 @@ def test_related_tables_twin_keeps_its_keys(lab_root):
     assert len(households) == 200
     assert households["household_id"].is_unique
     assert set(persons["household_id"]) <= set(households["household_id"])
+
+
+def test_the_default_tree_twin_reports_fidelity_and_keeps_every_rule(lab_root, welfare_bundle):
+    """The shipped welfare policy (cart, four rules) through the CLI: × floor everywhere, zero violations."""
+    manifest = json.loads((welfare_bundle / "manifest.json").read_text())
+    assert manifest["synthesizer"] == "cart"
+    evaluation = json.loads((welfare_bundle / "evaluation.json").read_text())
+    fidelity = evaluation["fidelity"]
+    assert fidelity["three_way_ratio"] is not None and fidelity["three_way_ratio"] < 2.0
+    rules = evaluation["rules"]
+    assert {rule["kind"] for rule in rules} == {"bands", "birth_date", "order", "implies"}
+    assert all(rule["violations"] == 0 for rule in rules)
+    twin = pd.read_parquet(welfare_bundle / "data" / "claims.parquet")
+    ended = twin.claim_end_date.notna()
+    assert (twin.claim_start_date[ended] <= twin.claim_end_date[ended]).all()
+    assert twin.disability_type[twin.disabled == False].isna().all()  # noqa: E712 - a nullable boolean
+    born = pd.to_datetime(twin.date_of_birth)
+    reference = pd.Timestamp("2025-03-31")
+    age = reference.year - born.dt.year - ((born.dt.month > 3) | ((born.dt.month == 3) & (born.dt.day > 31)))
+    assert (age == twin.age).all()
+    report = (welfare_bundle / "report.html").read_text()
+    assert "× floor" in report and "0 violations" in report
+    card = lab(lab_root, "twin", "card", "welfare").stdout
+    assert "× floor" in card and "Rules kept" in card
+    listing = lab(lab_root, "twin", "list").stdout
+    assert f"{fidelity['three_way_ratio']:.1f}×" in listing
