@@ -41,6 +41,8 @@ class LabSettings:
         vault_dir: real data, staging and the ledger (never readable by users).
         twins_dir: released twin bundles (readable by users).
         ledger_url: SQLAlchemy URL of the ledger (SQLite file by default).
+        vault_*: the vault service's limits on what one request and one user may cost
+            (docs/vault.md, "Limits"), so that no caller can starve the others.
     """
 
     root: Path
@@ -48,6 +50,27 @@ class LabSettings:
     vault_dir: Path
     twins_dir: Path
     ledger_url: str
+    #: Rows a preview or query may scan (the table's rows).
+    vault_max_rows_scanned: int = 50_000_000
+    #: Row comparisons a preview or query may make: rows x (1 + filter values).
+    vault_max_scan_work: int = 2_000_000_000
+    #: Groups (rows of the answer) a preview or query may return.
+    vault_max_groups: int = 1000
+    #: Cells (rows x values per row) an answer may hold.
+    vault_max_result_cells: int = 3000
+    #: Estimated working memory of one preview or query, in MiB.
+    vault_max_query_memory_mb: int = 512
+    #: Threads that run free previews (their own lane, so DP queries never wait behind them).
+    vault_preview_workers: int = 1
+    #: Requests that may wait for a lane's threads; more are refused with 503 and Retry-After.
+    vault_queue_limit: int = 16
+    #: Longest a request waits for a thread before it is refused (seconds).
+    vault_queue_timeout_s: float = 6.0
+    #: Requests one user may have in flight (running or waiting) per lane.
+    vault_user_concurrency: int = 2
+    #: Previews and queries per second one user may send (sustained), and the burst allowed.
+    vault_user_rate_per_s: float = 10.0
+    vault_user_burst: int = 20
 
     @property
     def data_dir(self) -> Path:
@@ -65,6 +88,8 @@ _ENV = {
     "twins_dir": "LAB_TWINS_DIR",
     "ledger_url": "LAB_LEDGER_URL",
 }
+#: The vault's limits: each setting ``vault_x`` is read from ``LAB_VAULT_X``.
+_LIMITS = {f.name: f"LAB_{f.name.upper()}" for f in fields(LabSettings) if f.name.startswith("vault_")}
 
 
 def load_settings(environ: dict[str, str] | None = None) -> LabSettings:
@@ -89,7 +114,28 @@ def load_settings(environ: dict[str, str] | None = None) -> LabSettings:
         vault_dir=vault,
         twins_dir=Path(values.get("twins_dir", root / "twins")).expanduser(),
         ledger_url=values.get("ledger_url", f"sqlite:///{vault / 'ledger.sqlite'}"),
+        **_limits(env, from_file),
     )
+
+
+def _limits(env: os._Environ[str] | dict[str, str], from_file: dict[str, object]) -> dict[str, int | float]:
+    """The vault's limits that the environment or the file set, each a positive number."""
+    kinds = {f.name: f.type for f in fields(LabSettings)}
+    chosen: dict[str, int | float] = {}
+    for name, variable in _LIMITS.items():
+        raw = env.get(variable) or from_file.get(name)
+        if raw is None or raw == "":
+            continue
+        convert = float if kinds[name] in (float, "float") else int
+        try:
+            value = convert(raw)
+        except (TypeError, ValueError):
+            value = 0
+        if not value > 0:
+            raise SettingsError(f"{variable} (or {name} in the settings file) is {raw!r}. "
+                                f"Fix: give a positive {'number' if convert is float else 'whole number'}.")
+        chosen[name] = value
+    return chosen
 
 
 def with_root(settings: LabSettings, root: Path) -> LabSettings:

@@ -64,12 +64,13 @@ PRICED_CACHE_SIZE = 256
 
 @dataclass(frozen=True)
 class _Table:
-    """A table opened for queries: its typed scan, OpenDP domain and an empty frame to plan on."""
+    """A table opened for queries: its typed scan, OpenDP domain, an empty frame to plan on, its rows."""
 
     frame: pl.LazyFrame
     domain: Any
     empty: pl.LazyFrame
     stamp: tuple[int, int]
+    rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,14 @@ class QueryEngine:
         """
         return self._price(query).price
 
+    def rows(self, query: ValidatedQuery) -> int:
+        """How many rows a release of ``query`` scans (for the cost estimate; never shown to users).
+
+        Raises:
+            DatasetUnavailable: the table's file is missing or does not match the policy.
+        """
+        return self._table(query.dataset, query.table).rows
+
     def measurement(self, query: ValidatedQuery) -> Any:
         """The OpenDP measurement :meth:`release` runs for ``query`` (for audits and tests).
 
@@ -173,7 +182,9 @@ class QueryEngine:
     def preview(self, query: ValidatedQuery, twin_frame: Any) -> Answer:
         """The same statistic computed exactly on a twin (a free, noiseless preview).
 
-        ``twin_frame`` is the twin's table as a Polars or pandas data frame.
+        ``twin_frame`` is the twin's table as a Polars or pandas data frame, or a lazy scan:
+        the plan runs on Polars' streaming engine, so its memory stays bounded by the
+        batches, not the table.
         """
         if not isinstance(twin_frame, (pl.DataFrame, pl.LazyFrame)):
             twin_frame = pl.from_pandas(twin_frame)
@@ -181,7 +192,7 @@ class QueryEngine:
         columns = self._columns(query.dataset, query.table)
         present = set(frame.collect_schema().names())
         typed = typed_frame(frame, {n: c for n, c in columns.items() if n in present}, strict=False)
-        return read_preview(query, exact_plan(typed, query).collect())
+        return read_preview(query, exact_plan(typed, query).collect(engine="streaming"))
 
     # --- tables ----------------------------------------------------------------------
 
@@ -237,7 +248,8 @@ class QueryEngine:
             raise _unavailable(dataset)
         frame = typed_frame(raw, columns)
         domain = dp.with_margin(dp.domain_of(frame, infer=True), dp.polars.Margin(by=[], max_length=MAX_ROWS))
-        return _Table(frame=frame, domain=domain, empty=pl.LazyFrame(schema=frame.collect_schema()), stamp=stamp)
+        return _Table(frame=frame, domain=domain, empty=pl.LazyFrame(schema=frame.collect_schema()), stamp=stamp,
+                      rows=rows)
 
     # --- pricing ---------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import IO, Any, Literal, TypeVar
 
-from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy import Connection, and_, func, insert, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from lab.errors import DatasetNotFound
@@ -311,6 +311,15 @@ class Ledger:
         """Journal entries, oldest first: all, or those by or about ``user`` and/or on ``dataset``."""
         with self._database("read the ledger"), ledger_db.read_transaction(self._engine) as conn:
             return load_entries(conn, user=user, dataset=dataset)
+
+    def count_reservations(self, *, user: str, dataset: str, kind: str, since: dt.datetime) -> int:
+        """How many reservations of ``kind`` ``user`` made on ``dataset`` since ``since`` (for daily quotas)."""
+        since_utc = since.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        query = (select(func.count()).select_from(entries_t)
+                 .where(entries_t.c.actor == user, entries_t.c.dataset == dataset, entries_t.c.action == "reserve",
+                        entries_t.c.kind == kind, entries_t.c.at >= since_utc))
+        with self._database("count reservations"), ledger_db.read_transaction(self._engine) as conn:
+            return int(conn.execute(query).scalar_one())
 
     def export_csv(self, fp: IO[str], *, user: str | None = None, dataset: str | None = None) -> int:
         """Write the journal (or part of it) as CSV; returns the number of entries."""

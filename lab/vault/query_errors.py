@@ -160,3 +160,21 @@ class ReleaseFailed(QueryError):
     """
 
     code = "release_failed"
+
+
+class InputTooLarge(BadSpec):
+    """A request body is too deep, or a string, number or list in it too long, to be read safely.
+
+    Checked while parsing, before the spec is validated: a refusal charges nothing.
+    """
+
+    code = "input_too_large"
+
+
+class QueryTooCostly(QueryError):
+    """The query's estimated cost (rows scanned, groups, cells, memory) is over a vault limit.
+
+    Estimated before any data is read; a refusal charges nothing.
+    """
+
+    code = "query_too_costly"

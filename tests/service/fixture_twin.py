@@ -35,7 +35,8 @@ def release_quick_twin(dataset: str, rows: int) -> str:
     schema, spec = dataset_schema(policy), synthesis_spec(policy)
     real = check_dataset(load_tables({name: (settings.data_dir / table.path, table.format)
                                       for name, table in policy.tables.items()}), schema)
-    model = synthesizers.make_synthesizer(spec.synthesizer, sdv_metadata(schema), spec.parameters)
+    model = synthesizers.make_synthesizer(spec.synthesizer, sdv_metadata(schema), spec.parameters, schema=schema,
+                                          seed=spec.seed)
     synthesizers.fit(model, {n: strip_identifiers(t, schema.table(n)) for n, t in real.items()}, spec.seed)
     sampled = synthesizers.sample(model, rows, policy.main_table, spec.seed, {n: len(t) for n, t in real.items()})
     twin = finish_twin(sampled, schema, real, spec.seed)

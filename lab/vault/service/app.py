@@ -27,6 +27,7 @@ from lab.vault.service.dashboard import dashboard_routes
 from lab.vault.service.dashboard_hackathon import hackathon_page_routes
 from lab.vault.service.hackathon_handlers import hackathon_routes
 from lab.vault.service.handlers import BODY_LIMIT, ROUTES, NotFoundHandler, RootHandler
+from lab.vault.service.limits import Admission
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 def make_app(vault: VaultService, identity: Identity, executor: ThreadPoolExecutor, *, prefix: str = "/",
-             hub_auth: HubOAuth | None = None) -> Application:
+             hub_auth: HubOAuth | None = None, admission: Admission | None = None) -> Application:
     """The Application serving the contract's routes under ``prefix``.
 
     Args:
@@ -44,6 +45,8 @@ def make_app(vault: VaultService, identity: Identity, executor: ThreadPoolExecut
         executor: runs releases, ledger calls and file reads off the IOLoop.
         prefix: the URL prefix of every route, with a trailing slash.
         hub_auth: in hub mode, for the OAuth callback, the login redirect and XSRF checks.
+        admission: the lanes and per-user limits of api/query and api/preview (None: run them
+            on ``executor`` without limits, as tests of other parts may).
     """
     if not prefix.startswith("/") or not prefix.endswith("/"):
         raise ValueError(f"prefix={prefix!r} must start and end with '/'")
@@ -60,6 +63,7 @@ def make_app(vault: VaultService, identity: Identity, executor: ThreadPoolExecut
         "executor": executor,
         "prefix": prefix,
         "hub_auth": hub_auth,
+        "admission": admission,
         "default_handler_class": NotFoundHandler,
         "log_function": _log_request,
         # Signs HubOAuth's login cookie; a restart only sends browsers through OAuth again.

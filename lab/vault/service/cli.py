@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from lab.vault.service import app as service_app
     from lab.vault.service import auth
     from lab.vault.service.core import VaultService
+    from lab.vault.service.limits import Admission, AdmissionLimits, Lane
 
     if args.standalone != bool(args.users):
         print("error: --standalone and --users FILE go together (standalone mode takes its tokens from FILE; "
@@ -108,12 +109,18 @@ def run(args: argparse.Namespace) -> int:
             hub_auth = auth.make_hub_auth(hub)
             identity = auth.HubIdentity(hub_auth, tuple(args.admin_groups))
             host, port, prefix = args.host or hub.host, hub.port if args.port is None else args.port, hub.prefix
-        vault = VaultService.from_settings(load_settings())
+        settings = load_settings()
+        vault = VaultService.from_settings(settings)
     except LabError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return EXIT_INPUT
     executor = ThreadPoolExecutor(max_workers=args.workers, thread_name_prefix="vault")
-    app = service_app.make_app(vault, identity, executor, prefix=prefix, hub_auth=hub_auth)
+    # Previews get threads of their own: a queue of free previews never delays a DP query.
+    previews = ThreadPoolExecutor(max_workers=settings.vault_preview_workers, thread_name_prefix="vault-preview")
+    limits = AdmissionLimits.from_settings(settings)
+    admission = Admission({"query": Lane("query", executor, args.workers, limits),
+                           "preview": Lane("preview", previews, settings.vault_preview_workers, limits)}, limits)
+    app = service_app.make_app(vault, identity, executor, prefix=prefix, hub_auth=hub_auth, admission=admission)
     try:
         service_app.run(vault, app, host, port, executor=executor, public_prefix=prefix,
                         behind_proxy=hub_auth is not None)
@@ -121,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot listen on {host}:{port} ({error.strerror}). Fix: choose another --port.",
               file=sys.stderr)
         return EXIT_INPUT
+    finally:
+        previews.shutdown(wait=False, cancel_futures=True)  # a preview charges nothing: no need to wait
     return EXIT_OK
 
 

@@ -3,8 +3,9 @@
 The handlers run these methods in a thread pool (they read files, the ledger and the
 data), and tests may call them directly. A DP query goes, in this order::
 
-    parse → access check → validate (against the policy) → price (OpenDP's map)
-          → ledger.reserve(the caller) → engine.release → ledger.record(released | failed)
+    parse → access check → validate (against the policy) → ε floor → cost estimate
+          → price (OpenDP's map) → daily count → ledger.reserve(the caller) → engine.release
+          → ledger.record(released | failed)
 
 Everything before ``reserve`` is a refusal that charges nothing. ``reserve`` is the
 atomic check-and-charge of every budget that applies; only then is the data touched.
@@ -25,16 +26,20 @@ from lab.hackathon.budgets import with_team_budgets
 from lab.policies import load_policies
 from lab.policies.model import Policy
 from lab.settings import LabSettings
+from lab.vault import cost as costs
+from lab.vault import query_errors as qe
+from lab.vault.cost import CostLimits
 from lab.vault.engine import QueryEngine
 from lab.vault.errors import LedgerError
 from lab.vault.ledger import Ledger
 from lab.vault.ledger_records import BudgetStatus, Reservation
+from lab.vault.query_quota import DailyLimit, DailyQuota
 from lab.vault.query_spec import QuerySpec, ValidatedQuery, parse_spec, validate_spec
 from lab.vault.service import access
 from lab.vault.service.auth import Caller
 from lab.vault.service.builds import BuildStore
 from lab.vault.service.catalog import catalog_entry
-from lab.vault.service.errors import AdminOnly, BadParameter
+from lab.vault.service.errors import AdminOnly, BadParameter, DailyQueryLimitReached
 from lab.vault.service.twins import TwinStore
 
 if TYPE_CHECKING:  # imported in from_settings: lab.vault.hackathon imports this package's errors
@@ -58,16 +63,20 @@ class VaultService:
         builds: every twin build, released or rejected, for the dashboard (default: the
             released ones under ``twins``' directory).
         hackathon: the hackathon events' submissions and leaderboards (None: no events).
+        limits: the most one preview or query may cost (default: the settings' defaults).
     """
 
     def __init__(self, policies: Mapping[str, Policy], engine: QueryEngine, ledger: Ledger,
-                 twins: TwinStore, builds: BuildStore | None = None, hackathon: HackathonDesk | None = None) -> None:
+                 twins: TwinStore, builds: BuildStore | None = None, hackathon: HackathonDesk | None = None,
+                 limits: CostLimits | None = None) -> None:
         self.policies = dict(policies)
         self.engine = engine
         self.ledger = ledger
         self.twins = twins
         self.builds = builds if builds is not None else BuildStore(twins.twins_dir)
         self.hackathon = hackathon
+        self.limits = limits or CostLimits()
+        self.quota = DailyQuota(ledger)
 
     @classmethod
     def from_settings(cls, settings: LabSettings) -> VaultService:
@@ -91,7 +100,7 @@ class VaultService:
 
         desk = HackathonDesk(events, policies, ledger, settings.data_dir, settings.vault_dir / "hackathon")
         return cls(policies, QueryEngine(policies, settings.data_dir), ledger, TwinStore(settings.twins_dir),
-                   BuildStore(settings.twins_dir, settings.staging_dir), desk)
+                   BuildStore(settings.twins_dir, settings.staging_dir), desk, CostLimits.from_settings(settings))
 
     def close(self) -> None:
         """Close the ledger's connections."""
@@ -137,13 +146,26 @@ class VaultService:
         Raises:
             QueryError: the spec is invalid (nothing charged); ReleaseFailed after the charge.
             NoAccess: the caller may not query the dataset (nothing charged).
+            QueryTooCostly: the query is over a cost limit (nothing charged).
             BudgetRefused: a budget cannot pay (nothing charged).
+            DailyQueryLimitReached: the caller's queries of the day are used up (nothing charged).
             LedgerUnavailable: the ledger could not reserve (nothing charged).
         """
         spec, query = self._validated(caller, payload, for_query=True)
+        budgets = self.policies[query.dataset].budgets
+        check_epsilon_floor(query.epsilon, budgets.query_epsilon_min)
+        costs.check(costs.estimate(query, self.engine.rows(query)), self.limits, rows_public=False)
         price = self.engine.price(query)
-        reservation = self.ledger.reserve(user=caller.name, groups=caller.groups, dataset=query.dataset,
-                                          epsilon=price, kind="dp_query", description=describe(spec))
+        try:
+            reservation = self.quota.reserve(
+                caller.name, query.dataset, budgets.queries_per_user_per_day,
+                lambda: self.ledger.reserve(user=caller.name, groups=caller.groups, dataset=query.dataset,
+                                            epsilon=price, kind="dp_query", description=describe(spec)))
+        except DailyLimit as limit:
+            raise DailyQueryLimitReached(
+                f"you ({caller.name}) have made {limit.limit} DP queries on '{query.dataset}' today (UTC), the "
+                "most its policy allows in a day (budgets.queries_per_user_per_day). Nothing was charged.",
+                retry_after=limit.seconds_left) from None
         try:
             answer = self.engine.release(query, reservation.epsilon)
         except BaseException as exc:
@@ -166,7 +188,8 @@ class VaultService:
         if isinstance(payload, dict) and "epsilon" not in payload:
             payload = {**payload, "epsilon": PREVIEW_EPSILON}
         _, query = self._validated(caller, payload, for_query=False)
-        twin, frame = self.twins.table(query.dataset, query.table)
+        twin, frame, rows = self.twins.scan(query.dataset, query.table)
+        costs.check(costs.estimate(query, rows), self.limits, rows_public=True)
         answer = self.engine.preview(query, frame)
         return {"answer": answer.to_dict(), "source": "twin", "twin_version": twin.version, "charge": None}
 
@@ -193,6 +216,19 @@ class VaultService:
 
 #: Stands in for a preview's missing epsilon: previews run on the twin and are never charged.
 PREVIEW_EPSILON = "0.000000000001"
+
+
+def check_epsilon_floor(epsilon: Decimal, floor: Decimal) -> None:
+    """Refuse a DP query below the policy's floor: its answer is noise, and it would still cost a ledger row.
+
+    Raises:
+        BadPrivacyLoss: ``epsilon`` is below ``floor`` (nothing charged).
+    """
+    if epsilon < floor:
+        raise qe.QueryError.from_problems([qe.QueryProblem(
+            qe.BadPrivacyLoss, "epsilon", f"epsilon={epsilon} is below this dataset's minimum of {_eps(floor)} per "
+            "query (budgets.query_epsilon_min): the answer would be almost all noise",
+            f"ask for at least {_eps(floor)}, or use a free preview on the twin")])
 
 
 def budget_item(status: BudgetStatus) -> dict[str, Any]:

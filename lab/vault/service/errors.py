@@ -107,6 +107,40 @@ class HubUnavailable(ServiceError):
     fix = "Try again shortly; tell the lab's admins if it persists."
 
 
+class TooManyRequests(ServiceError):
+    """The caller sends faster, or has more requests in flight, than one user may; nothing was run.
+
+    ``retry_after`` (seconds) goes out as the ``Retry-After`` header.
+    """
+
+    code = "too_many_requests"
+    status = 429
+    fix = "Wait for your earlier requests to finish, then send again (see the Retry-After header)."
+
+    def __init__(self, message: str, fix: str = "", retry_after: int = 1) -> None:
+        super().__init__(message, fix)
+        self.retry_after = max(1, int(retry_after))
+
+
+class DailyQueryLimitReached(TooManyRequests):
+    """The caller made as many DP queries on the dataset today (UTC) as its policy allows; nothing was charged."""
+
+    code = "daily_query_limit_reached"
+    fix = "Try again tomorrow (UTC), combine questions into fewer queries, or work on the twin."
+
+
+class VaultBusy(ServiceError):
+    """Every thread of the request's lane is busy and the wait is full or too long; nothing was run."""
+
+    code = "vault_busy"
+    status = 503
+    fix = "Send the request again in a few seconds (see the Retry-After header)."
+
+    def __init__(self, message: str, fix: str = "", retry_after: int = 2) -> None:
+        super().__init__(message, fix)
+        self.retry_after = max(1, int(retry_after))
+
+
 class InternalError(ServiceError):
     """A bug in the service. The details are in the vault's log, never in the answer."""
 

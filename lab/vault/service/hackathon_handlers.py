@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from lab.vault.service.handlers import BodyHandler, VaultHandler
+from lab.vault.service.json_input import SUBMISSION_INPUT
 
 if TYPE_CHECKING:  # lab.vault.hackathon imports this package's errors: import it lazily
     from lab.vault.hackathon import HackathonDesk
@@ -35,6 +36,8 @@ class TaskHandler(VaultHandler):
 
 
 class SubmitHandler(BodyHandler):
+    input_limits = SUBMISSION_INPUT
+
     async def post(self, event: str) -> None:
         caller, body = await self.caller_and_body()
         self.write_json(await self.work(desk_of(self).submit, caller, event, body))

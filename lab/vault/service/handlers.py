@@ -7,7 +7,10 @@ pool task runs a whole query (reserve, release, record), so its order cannot int
 
 Bodies are streamed so that one over :data:`BODY_LIMIT` is refused with 413 before any of
 it is parsed (it is read and discarded up to :data:`DRAIN_LIMIT`, so that the client
-receives the answer instead of a reset connection).
+receives the answer instead of a reset connection). The JSON itself is bounded too (depth,
+strings, numbers, lists: see json_input), and ``api/query`` and ``api/preview`` run in
+their own lanes under each caller's limits (see limits), refusing with 429 or 503 and a
+``Retry-After`` header rather than queueing without end.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from tornado.ioloop import IOLoop
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from lab.errors import LabError
-from lab.vault import query_errors as qe
 from lab.vault.service.auth import Caller, Identity
 from lab.vault.service.core import VaultService
 from lab.vault.service.errors import (
@@ -34,9 +36,12 @@ from lab.vault.service.errors import (
     MethodNotAllowed,
     NotAuthenticated,
     RouteNotFound,
+    VaultBusy,
     error_document,
     http_status,
 )
+from lab.vault.service.json_input import QUERY_INPUT, InputLimits, parse_body
+from lab.vault.service.limits import Admission
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +114,15 @@ class VaultHandler(HubOAuthenticated, RequestHandler):
         error = as_lab_error(kwargs.get("exc_info", (None, None, None))[1], status_code)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
-        self.set_status(http_status(error))
+        status = http_status(error)
+        self.set_status(status)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            self.set_header("Retry-After", str(retry_after))
+        if 400 <= status < 500 or isinstance(error, VaultBusy):
+            admission: Admission | None = self.settings.get("admission")
+            if admission is not None:
+                admission.note_refusal(type(error).__name__)
         if isinstance(error, BodyTooLarge):
             self.set_header("Connection", "close")  # the body may not have been read to its end
         self.finish(json.dumps(error_document(error), ensure_ascii=False))
@@ -136,6 +149,8 @@ class BodyHandler(VaultHandler):
 
     _chunks: list[bytes]
     _size = 0
+    #: How large the parsed JSON may be (depth, strings, numbers, lists).
+    input_limits: InputLimits = QUERY_INPUT
 
     async def prepare(self) -> None:
         self._chunks = []
@@ -163,14 +178,14 @@ class BodyHandler(VaultHandler):
         if self._size > BODY_LIMIT:
             raise _too_large()
         caller = await self.authenticate()
-        body = b"".join(self._chunks)
-        if not body.strip():
-            raise qe.BadSpec("(body): the request has no body. Fix: send the query as a JSON object.")
-        try:
-            return caller, json.loads(body.decode("utf-8"))  # JSON between systems is UTF-8 (RFC 8259)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise qe.BadSpec("(body): the request body is not valid JSON. Fix: send the query as a JSON object, "
-                             "e.g. {\"dataset\": \"welfare\", \"statistic\": \"count\", \"epsilon\": \"0.1\"}.") from None
+        return caller, parse_body(b"".join(self._chunks), self.input_limits)  # JSON between systems is UTF-8
+
+    async def admitted(self, lane: str, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` in ``lane`` under the caller's limits (429/503 before running anything)."""
+        admission: Admission | None = self.settings.get("admission")
+        if admission is None:
+            return await self.work(fn, *args)
+        return await admission.run(lane, self.caller.name, fn, *args)
 
 
 class HealthHandler(VaultHandler):
@@ -179,7 +194,8 @@ class HealthHandler(VaultHandler):
     requires_caller = False
 
     def get(self) -> None:
-        self.write_json({"status": "ok"})
+        admission: Admission | None = self.settings.get("admission")
+        self.write_json({"status": "ok", **({"saturation": admission.health()} if admission else {})})
 
 
 class WhoAmIHandler(VaultHandler):
@@ -232,13 +248,13 @@ class LedgerHandler(VaultHandler):
 class QueryHandler(BodyHandler):
     async def post(self) -> None:
         caller, body = await self.caller_and_body()
-        self.write_json(await self.work(self.vault.query, caller, body))
+        self.write_json(await self.admitted("query", self.vault.query, caller, body))
 
 
 class PreviewHandler(BodyHandler):
     async def post(self) -> None:
         caller, body = await self.caller_and_body()
-        self.write_json(await self.work(self.vault.preview, caller, body))
+        self.write_json(await self.admitted("preview", self.vault.preview, caller, body))
 
 
 class NotFoundHandler(VaultHandler):

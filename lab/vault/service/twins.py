@@ -52,6 +52,28 @@ class TwinStore:
         return TwinInfo(dataset=dataset, version=versions[-1], released_at=str(manifest.get("built_at", "")),
                         path=path)
 
+    def scan(self, dataset: str, table: str) -> tuple[TwinInfo, pl.LazyFrame, int]:
+        """The latest twin's ``table`` as a lazy scan, with its row count (from the file's metadata).
+
+        Previews run on the scan with Polars' streaming engine: no twin is held in memory,
+        so memory does not grow with the twins' size nor with the number of previews.
+
+        Raises:
+            TwinNotFound: no released twin, or it has no such (readable) table.
+        """
+        twin = self.latest(dataset)
+        if twin is None:
+            raise TwinNotFound(f"no released twin of '{dataset}', so there is nothing to preview on. "
+                               f"Fix: ask an admin to build one (`lab twin build {dataset}`).")
+        path = twin.path / "data" / f"{table}.parquet"
+        try:
+            frame = pl.scan_parquet(path)
+            rows = int(frame.select(pl.len()).collect().item())
+        except (OSError, pl.exceptions.PolarsError):
+            raise TwinNotFound(f"the twin {twin.version} of '{dataset}' has no readable table '{table}'. "
+                               f"Fix: ask an admin to check it (`lab twin verify {dataset}`).") from None
+        return twin, frame, rows
+
     def table(self, dataset: str, table: str) -> tuple[TwinInfo, pl.DataFrame]:
         """The latest twin's ``table``, as a data frame.
 
