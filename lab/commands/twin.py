@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from lab.commands.output import fail, fidelity_cell, privacy_cell, quality_cell, table
 from lab.errors import DatasetNotFound, LabError
 from lab.settings import load_settings
 from synth.errors import ReleaseRefused, SynthError
+
+if TYPE_CHECKING:
+    from synth.pipeline import TwinBuild  # not at run time: it loads the SDV pipeline
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -78,8 +82,9 @@ def run_build(args: argparse.Namespace) -> int:
         except (LabError, SynthError) as error:
             status = max(status, fail(error))
             continue
-        quality = build.evaluation.quality.score
-        print(f"released {name} {build.version} (quality {quality:.3f}) at {build.path}")
+        print(f"released {name} {build.version} ({_build_figures(build)}) at {build.path}")
+        if build.evaluation.fidelity is not None and build.owner_report is None:
+            print(f"  {build.evaluation.fidelity.sentence}")
         if build.owner_report is not None:
             print(f"  differentially private twin: users see no real-data figure; the full comparison for the "
                   f"data owner is {build.owner_report}")
@@ -136,3 +141,16 @@ def run_verify(args: argparse.Namespace) -> int:
         return 1
     print(f"ok  {path}: every file matches the manifest")
     return 0
+
+
+def _build_figures(build: TwinBuild) -> str:
+    """Quality, × floor and rules kept, as one short phrase for the build's result line."""
+    evaluation = build.evaluation
+    parts = [f"quality {evaluation.quality.score:.3f}" if evaluation.quality.score is not None else "quality -"]
+    fidelity = evaluation.fidelity
+    if fidelity is not None and fidelity.three_way_ratio is not None:
+        parts.append(f"3-way fidelity {fidelity.three_way_ratio:.1f}× floor")
+    if evaluation.rules:
+        kept = sum(rule.get("violations") == 0 for rule in evaluation.rules)
+        parts.append(f"rules kept {kept} of {len(evaluation.rules)}")
+    return ", ".join(parts)
