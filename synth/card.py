@@ -211,8 +211,7 @@ def _how_made(info: dict[str, Any]) -> list[str]:
           if dp.get("refined_with") else []),
         f"- Measured: {len(dp['marginals'])} noisy marginals (every column alone and "
         f"{sum(m['kind'] == 'pair' for m in dp['marginals'])} pairs of columns, "
-        f"{_PAIRS_CHOSEN.get(dp.get('selection_steps', 0) > 0)}); numbers and dates were cut into bins on the "
-        "policy's bounds.",
+        f"{_PAIRS_CHOSEN.get(dp.get('selection_steps', 0) > 0)}); {_cells_chosen(dp)}",
         trained, size, public,
         f"- Privacy: **differentially private, ε = {epsilon:.6g}{_delta(dp)}** (OpenDP's accounting, charged to the "
         f"dataset's privacy budget as ε = {dp['epsilon_reserved']}).{_zcdp(dp)} In plain words: whether or not {person} is in the "
@@ -222,6 +221,19 @@ def _how_made(info: dict[str, Any]) -> list[str]:
         "- Figures comparing the twin with the real data are not covered by the guarantee; they go to the data "
         "owner only and are not part of this bundle.",
     ]
+
+
+def _cells_chosen(dp: dict[str, Any]) -> str:
+    domain = dp.get("domain") or {}
+    chosen = [c[0] for c in domain.get("chosen_under_dp", [])]
+    cuts = domain.get("policy_cut_points", [])
+    parts = []
+    if chosen:
+        parts.append(f"the bins of {', '.join(f'`{c}`' for c in chosen)} were chosen from noisy counts on a public "
+                     "grid (paid for within ε)")
+    if cuts:
+        parts.append(f"{', '.join(f'`{c}`' for c in cuts)} were cut at the data owner's public cut points")
+    return ("; ".join(parts) or "numbers and dates were cut into bins on the policy's bounds") + "."
 
 
 def _synthesizer_line(info: dict[str, Any]) -> str:

@@ -8,26 +8,34 @@ measurement of the plan, in the plan's order: the 1-way marginals, then (selecti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synth.dp.generate import normalise
 from synth.dp.plan import DPPlan, Step, count_measurement, orient_tree, select_measurement
+from synth.dp.private_domain import binned_domain, fine_grid, grouped_domain
 from synth.errors import SynthesisError
 
 
 @dataclass(frozen=True)
 class Measured:
-    """What a DP twin keeps of the real data: noisy counts, and the pairs selected."""
+    """What a DP twin keeps of the real data: noisy counts, the pairs selected, and the cells
+    (domains) chosen under DP."""
 
     counts: dict[tuple[str, ...], np.ndarray]
     edges: tuple[tuple[str, str], ...]  # (parent, child), parents first
+    domains: dict[str, Any] = field(default_factory=dict)
 
 
 def measure(plan: DPPlan, frame: pd.DataFrame) -> Measured:
-    """Noisy counts of every marginal of the plan (and the selected tree, for ``mst``)."""
+    """Noisy counts of every marginal of the plan (and the selected tree, for ``mst``).
+
+    Domain steps come first: their noisy counts choose the cells every later step counts in.
+    """
+    plan = replace(plan, domains=choose_domains(plan, frame))
     codes = {name: domain.encode(frame[name]) for name, domain in plan.domains.items()}
     steps = {kind: [s for s in plan.steps if s.kind == kind] for kind in ("one-way", "select", "pair")}
     noisy: dict[tuple[str, ...], np.ndarray] = {}
@@ -46,7 +54,26 @@ def measure(plan: DPPlan, frame: pd.DataFrame) -> Measured:
         edges = plan.edges
     for step, edge in zip(steps["pair"], edges):
         noisy[edge] = _count(step, plan, codes, edge)
-    return Measured(noisy, edges)
+    return Measured(noisy, edges, dict(plan.domains))
+
+
+def choose_domains(plan: DPPlan, frame: pd.DataFrame) -> dict[str, Any]:
+    """The plan's domains, with cut points and frequent levels chosen from noisy fine counts.
+
+    Each domain step counts one column on its public fine grid (or its public level list)
+    with OpenDP; the cells are post-processing of those counts.
+    """
+    domains: dict[str, Any] = dict(plan.domains)
+    for step in (s for s in plan.steps if s.kind == "domain"):
+        (name,) = step.columns
+        public = plan.domains[name]
+        grid = fine_grid(public.column) if public.edges is not None else public
+        measurement = count_measurement(grid.size, plan.loss_target, step.scale)
+        _same_price(measurement.map(plan.max_rows_per_person), step)
+        noisy = np.asarray(measurement(grid.encode(frame[name]).tolist()), dtype="float64")
+        domains[name] = binned_domain(grid, noisy, plan.bins) if public.edges is not None \
+            else grouped_domain(public, noisy, plan.max_levels)
+    return domains
 
 
 def _cells(plan: DPPlan, codes: dict[str, np.ndarray], columns: tuple[str, ...]) -> np.ndarray:

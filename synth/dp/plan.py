@@ -26,14 +26,19 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from synth.dp.domain import Domain, column_domain
+from synth.dp.domain import Domain, _bound_number, column_domain
+from synth.dp.private_domain import policy_cut_domain
 from synth.dp.loss import PrivacyLoss, count_metric, count_noise, privacy_loss, scale_for
 from synth.errors import SynthesisError
-from synth.schema import TableSchema
+from synth.schema import ColumnSchema, TableSchema
 from synth.spec import SINGLE_TABLE_SYNTHESIZERS
 SELECTIONS: tuple[str, ...] = ("mst", "public")
 _KNOWN_PARAMETERS = {"epsilon", "rho", "delta", "bins", "pairs", "selection", "one_way_share", "select_share",
-                     "refine_with"}
+                     "refine_with", "cuts", "domain_share", "max_levels"}
+#: Share of the budget that chooses cut points and frequent levels, when any column needs it.
+DEFAULT_DOMAIN_SHARE = 0.1
+#: A categorical column with more levels than this keeps its frequent ones apart (chosen under DP).
+DEFAULT_MAX_LEVELS = 30
 _MAX_CELLS = 1_000_000
 _HEADROOM = 1 - 1e-9  # the maps round up; splitting slightly less keeps their sum within the target
 
@@ -47,7 +52,7 @@ class Step:
     count vector's sensitivity is the privacy unit whatever its size).
     """
 
-    kind: str
+    kind: str  # "domain", "one-way", "select" or "pair"
     columns: tuple[str, ...]
     scale: float
     loss: float  # OpenDP's privacy map at the privacy unit: ε (pure) or ρ (zCDP)
@@ -67,6 +72,9 @@ class DPPlan:
     max_rows_per_person: int
     loss_target: PrivacyLoss
     refine_with: str | None = None  # an SDV single-table synthesizer fitted on the DP sample (post-processing)
+    bins: int = 10
+    max_levels: int = DEFAULT_MAX_LEVELS
+    cut_columns: tuple[str, ...] = ()  # columns cut at the policy's public cut points
 
     @property
     def root(self) -> str:
@@ -109,8 +117,11 @@ class DPPlan:
             "selection": ("data-driven (MST-style: a spanning tree of pairs chosen by OpenDP's report-noisy-max)"
                           if self.selection == "mst" else "public (tree of pairs from the policy, no budget spent)"),
             "refined_with": self.refine_with,
-            "marginals": [s for s in steps if s["kind"] != "select"],
+            "marginals": [s for s in steps if s["kind"] not in ("select", "domain")],
             "selection_steps": sum(s.kind == "select" for s in self.steps),
+            "domain": {"chosen_under_dp": [list(s.columns) for s in self.steps if s.kind == "domain"],
+                       "policy_cut_points": list(self.cut_columns),
+                       ("epsilon" if pure else "rho"): math.fsum(s.loss for s in self.steps if s.kind == "domain")},
         }
 
 
@@ -146,7 +157,16 @@ def make_plan(table: TableSchema, parameters: dict[str, Any], max_rows_per_perso
     columns = [c for c in table.modelled_columns if c.kind != "id"]
     if not columns:
         raise SynthesisError(f"table '{table.name}' has no modelled columns for a DP twin.")
-    domains = {c.name: column_domain(c, bins) for c in columns}
+    max_levels = int(parameters.get("max_levels", DEFAULT_MAX_LEVELS))
+    if not 2 <= max_levels <= 1000:
+        raise SynthesisError(f"max_levels={max_levels} is out of range. Fix: use 2 to 1000.")
+    cuts = _policy_cuts(parameters.get("cuts"), {c.name: c for c in columns})
+    domains = {c.name: policy_cut_domain(c, cuts[c.name]) if c.name in cuts else column_domain(c, bins)
+               for c in columns}
+    private = [c.name for c in columns if c.name not in cuts and _needs_private_domain(c, max_levels)]
+    domain_share = float(parameters.get("domain_share", DEFAULT_DOMAIN_SHARE)) if private else 0.0
+    if private and not 0 < domain_share < 0.5:
+        raise SynthesisError("domain_share must be between 0 and 0.5. Fix: use e.g. 0.1 (the default).")
     names = [c.name for c in columns]
     if selection == "public":
         edges = orient_tree(names, parameters.get("pairs"))
@@ -163,18 +183,52 @@ def make_plan(table: TableSchema, parameters: dict[str, Any], max_rows_per_perso
         pair_count = len(names) - 1
         select_budget = loss.budget * select_share if pair_count else 0.0
     budget = loss.budget * _HEADROOM
-    select_budget *= _HEADROOM
+    domain_budget = budget * domain_share
+    budget -= domain_budget
+    select_budget *= _HEADROOM * (1 - domain_share)
     one_way_budget = budget * (one_way_share if pair_count else 1.0) / len(names)
     pair_budget = (budget - select_budget - one_way_budget * len(names)) / pair_count if pair_count else 0.0
     d_in = max_rows_per_person
-    steps = [_count_step("one-way", (n,), domains[n].size, loss, one_way_budget, d_in) for n in names]
+    steps = [_count_step("domain", (n,), 2, loss, domain_budget / len(private), d_in) for n in private]
+    steps += [_count_step("one-way", (n,), domains[n].size, loss, one_way_budget, d_in) for n in names]
     if selection == "mst" and pair_count:
         steps += [_select_step(loss, select_budget / pair_count, d_in)] * pair_count  # same price each round
     slots: list[tuple[str, ...]] = list(edges) or [()] * pair_count  # unknown pairs until selected
     steps += [_count_step("pair", slot, math.prod(domains[c].size for c in slot) if slot else 2, loss, pair_budget,
                           d_in) for slot in slots]
     return DPPlan(table.name, domains, tuple(steps), selection, tuple(edges), tuple(candidates), d_in, loss,
-                  refine_with)
+                  refine_with, bins, max_levels, tuple(cuts))
+
+
+def _needs_private_domain(column: ColumnSchema, max_levels: int) -> bool:
+    """Numbers and dates (their cut points) and categories with many levels (which to keep apart)."""
+    if column.is_numeric or column.is_temporal:
+        return True
+    return column.kind == "categorical" and len(column.categories or ()) > max_levels
+
+
+def _policy_cuts(cuts: object, columns: dict[str, ColumnSchema]) -> dict[str, list[object]]:
+    """``parameters.cuts``: public cut points per numeric or date column, checked against the bounds."""
+    if cuts is None:
+        return {}
+    if not isinstance(cuts, dict):
+        raise SynthesisError("parameters.cuts must map columns to lists of cut points, e.g. {income: [12570, 50270]}.")
+    for name, points in cuts.items():
+        column = columns.get(name)
+        if column is None or not (column.is_numeric or column.is_temporal):
+            raise SynthesisError(f"parameters.cuts names '{name}', which is not a modelled numeric or date column. "
+                                 "Fix: give cut points only for numbers and dates.")
+        if not isinstance(points, list) or not points:
+            raise SynthesisError(f"parameters.cuts.{name} must be a non-empty list of cut points.")
+        try:
+            numbers = [_bound_number(p, column) for p in points]
+        except (TypeError, ValueError):
+            raise SynthesisError(f"parameters.cuts.{name} holds a value that is not a {column.kind}.") from None
+        lower, upper = (_bound_number(b, column) for b in column.bounds)  # type: ignore[union-attr]
+        if numbers != sorted(set(numbers)) or not all(lower < n <= upper for n in numbers):
+            raise SynthesisError(f"parameters.cuts.{name} must rise strictly and lie within the column's bounds. "
+                                 "Fix: list each public cut point once, in order.")
+    return {name: list(points) for name, points in cuts.items()}
 
 
 def count_measurement(cells: int, loss: PrivacyLoss, scale: float):

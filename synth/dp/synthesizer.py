@@ -60,7 +60,8 @@ class DPMarginals:
         one_way = {s.columns: s.scale for s in self.plan.steps if s.kind == "one-way"}
         stddevs = {clique: noise_stddev(self.plan.loss_target.kind, one_way.get(clique, scales.get("pair", 1.0)))
                    for clique in measured.counts}
-        sizes = {name: d.size for name, d in self.plan.domains.items()}
+        sizes = {name: d.size for name, d in measured.domains.items()} if measured.domains else \
+            {name: d.size for name, d in self.plan.domains.items()}
         return consistent_marginals(sizes, measured.counts, stddevs)
 
     @property
@@ -69,15 +70,20 @@ class DPMarginals:
         counts = self._noisy()[(self.plan.root,)]
         return max(1, int(round(np.clip(counts, 0, None).sum())))
 
+    @property
+    def domains(self) -> dict[str, Any]:
+        """The cells measured: chosen under DP once fitted, the plan's public ones before."""
+        return self.measured.domains if self.measured is not None and self.measured.domains else self.plan.domains
+
     def sample(self, rows: int | None, seed: int) -> pd.DataFrame:
         target = rows if rows is not None else self.noisy_rows  # refuses an unfitted model
         rng = np.random.default_rng(seed)
-        sizes = {name: d.size for name, d in self.plan.domains.items()}
+        sizes = {name: d.size for name, d in self.domains.items()}
         one_way = {m[0]: counts for m, counts in self.estimated.items() if len(m) == 1}
         two_way = {(m[0], m[1]): counts for m, counts in self.estimated.items() if len(m) == 2}
         cells = sample_tree(target, one_way, two_way, sizes, sampling_order(list(sizes), self.edges), rng)
-        return pd.DataFrame({name: self.plan.domains[name].decode(cells[name], rng).to_numpy()
-                             for name in self.plan.domains})
+        return pd.DataFrame({name: self.domains[name].decode(cells[name], rng).to_numpy()
+                             for name in self.domains})
 
     @property
     def edges(self) -> tuple[tuple[str, str], ...]:
