@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 
 from lab.errors import SettingsError
@@ -53,7 +53,7 @@ class LabSettings:
     #: Rows a preview or query may scan (the table's rows).
     vault_max_rows_scanned: int = 50_000_000
     #: Row comparisons a preview or query may make: rows x (1 + filter values).
-    vault_max_scan_work: int = 2_000_000_000
+    vault_max_scan_work: int = 1_000_000_000
     #: Groups (rows of the answer) a preview or query may return.
     vault_max_groups: int = 1000
     #: Cells (rows x values per row) an answer may hold.
@@ -66,11 +66,13 @@ class LabSettings:
     vault_queue_limit: int = 16
     #: Longest a request waits for a thread before it is refused (seconds).
     vault_queue_timeout_s: float = 6.0
-    #: Requests one user may have in flight (running or waiting) per lane.
+    #: Requests of one user that may run at once per lane (more wait their turn).
     vault_user_concurrency: int = 2
+    #: Requests one user may have in flight (running or waiting) per lane; more get 429.
+    vault_user_in_flight: int = 8
     #: Previews and queries per second one user may send (sustained), and the burst allowed.
-    vault_user_rate_per_s: float = 10.0
-    vault_user_burst: int = 20
+    vault_user_rate_per_s: float = 20.0
+    vault_user_burst: int = 60
 
     @property
     def data_dir(self) -> Path:
@@ -89,7 +91,8 @@ _ENV = {
     "ledger_url": "LAB_LEDGER_URL",
 }
 #: The vault's limits: each setting ``vault_x`` is read from ``LAB_VAULT_X``.
-_LIMITS = {f.name: f"LAB_{f.name.upper()}" for f in fields(LabSettings) if f.name.startswith("vault_")}
+_LIMITS = {f.name: f"LAB_{f.name.upper()}" for f in fields(LabSettings)
+           if f.name.startswith("vault_") and f.default is not MISSING}
 
 
 def load_settings(environ: dict[str, str] | None = None) -> LabSettings:

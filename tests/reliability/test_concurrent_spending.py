@@ -108,6 +108,10 @@ def run_races(site: VaultSite, services: list[VaultService]) -> None:
                                            query_epsilon_max="0.1"))
     alice = site.add_user("alice", groups=["analysts"])
     others = [site.add_user(f"user{n:02d}", groups=["analysts"]) for n in range(CLIENTS)]
+    # These races are about the ledger, not admission control (tests/reliability/test_limits.py):
+    # let one user run as many queries at once as the threads allow, so that they do race.
+    site.config_file.write_text(f"vault_user_in_flight = {CLIENTS}\nvault_user_concurrency = 8\n"
+                                f"vault_queue_limit = {CLIENTS}\n")
     pair = [VaultService(site, extra_args=("--workers", "8")) for _ in range(2)]
     services.extend(pair)
     for one in pair:

@@ -42,7 +42,11 @@ def assert_error(response, status: int, kind: str) -> dict:
 def test_health_needs_no_token(vault):
     response = vault.client(None).get("api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    health = response.json()
+    assert health["status"] == "ok"
+    # Saturation, for probes and the admin dashboard: operational figures only, never data.
+    assert set(health["saturation"]) == {"lanes", "queued", "memory_rss_bytes", "refusals"}
+    assert set(health["saturation"]["lanes"]) == {"query", "preview"}
 
 
 def test_catalog_lists_only_what_the_callers_groups_may_see(as_user):

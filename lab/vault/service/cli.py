@@ -40,7 +40,9 @@ When ready it prints `lab-vault: listening on http://HOST:PORT/` on stdout; SIGT
 after the requests in flight. Exit codes: 0 stopped cleanly; 1 bad settings, policies or
 users file (the message says how to fix it); 2 wrong command line.
 Settings (policies, data, twins, ledger): LAB_ROOT, LAB_POLICIES_DIR, LAB_VAULT_DIR,
-LAB_TWINS_DIR, LAB_LEDGER_URL, or a TOML file named by LAB_CONFIG.
+LAB_TWINS_DIR, LAB_LEDGER_URL, or a TOML file named by LAB_CONFIG. Limits (cost per request,
+lanes, per-user rate and concurrency): LAB_VAULT_MAX_*, LAB_VAULT_USER_*, LAB_VAULT_QUEUE_*,
+LAB_VAULT_PREVIEW_WORKERS (docs/vault.md, "Limits").
 
 Example:
   python -m lab.vault.service --standalone --users users.json --host 127.0.0.1 --port 8765
@@ -118,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
     # Previews get threads of their own: a queue of free previews never delays a DP query.
     previews = ThreadPoolExecutor(max_workers=settings.vault_preview_workers, thread_name_prefix="vault-preview")
     limits = AdmissionLimits.from_settings(settings)
-    admission = Admission({"query": Lane("query", executor, args.workers, limits),
-                           "preview": Lane("preview", previews, settings.vault_preview_workers, limits)}, limits)
+    queries = Lane("query", executor, args.workers, limits)
+    admission = Admission({"query": queries, "preview": Lane("preview", previews, settings.vault_preview_workers,
+                                                             limits, yields_to=queries)}, limits)
     app = service_app.make_app(vault, identity, executor, prefix=prefix, hub_auth=hub_auth, admission=admission)
     try:
         service_app.run(vault, app, host, port, executor=executor, public_prefix=prefix,

@@ -216,13 +216,14 @@ class BudgetsPage(DashboardPage):
 
 
 class AdminBudgetsPage(DashboardPage):
-    """``dash/admin``: every budget (admins)."""
+    """``dash/admin``: every budget, and the vault's load (lanes, memory, refusals) (admins)."""
 
     nav = "admin"
 
     async def get(self) -> None:
         budgets = await self.work(views.all_budgets, self.vault, self.caller)
-        self.page("admin_budgets.html", budgets=budgets, tab="budgets")
+        admission = self.settings.get("admission")  # the vault's saturation, as api/health reports it
+        self.page("admin_budgets.html", budgets=budgets, tab="budgets", load=admission.health() if admission else None)
 
 
 class AdminLedgerPage(DashboardPage):

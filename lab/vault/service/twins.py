@@ -1,7 +1,9 @@
 """The released twins the service reads: which is latest, and its tables for previews.
 
-Only the light ``synth.bundle`` is used (``lab.twins`` imports the whole SDV pipeline). A
-released bundle never changes, so a loaded table is cached by (dataset, version, table).
+Only the light ``synth.bundle`` is used (``lab.twins`` imports the whole SDV pipeline).
+Previews use :meth:`TwinStore.scan` (a lazy scan, run by Polars' streaming engine, so no
+twin is held in memory); :meth:`TwinStore.table` loads a whole table, cached by (dataset,
+version, table) since a released bundle never changes.
 """
 
 from __future__ import annotations
