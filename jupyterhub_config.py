@@ -50,11 +50,16 @@ c.JupyterHub.db_url = f"sqlite:///{hub.state_dir / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(hub.state_dir / COOKIE_SECRET)  # 0600, made by prepare_host
 c.JupyterHub.pid_file = str(hub.state_dir / "jupyterhub.pid")  # deploy/stop.sh reads it
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops every user's server
+# Tokens end: API tokens a person makes last 8 hours at most (none "never expires"), and so do the
+# OAuth tokens behind the vault's dashboard cookie. Servers' own tokens end with the server.
+c.JupyterHub.token_expires_in_max_seconds = 8 * 3600
+c.JupyterHub.oauth_token_expires_in = 8 * 3600
 
 # --- Who may log in: the people file, each person with their own password (`lab hub password NAME`).
 #     A shared password would let anyone log in as anyone, and so spend anyone's privacy budget.
 c.JupyterHub.authenticator_class = PasswordFileAuthenticator
 c.PasswordFileAuthenticator.password_file = str(hub.state_dir / "passwords.json")
+c.PasswordFileAuthenticator.people_file = str(hub.people_file)  # re-read at each login: removed = refused
 c.Authenticator.allowed_users = set(people.names)
 c.Authenticator.allow_existing_users = False  # removed from people.yaml = no longer allowed
 # No JupyterHub admins: JupyterHub's built-in admin role cannot be narrowed, and it may open
@@ -62,8 +67,10 @@ c.Authenticator.allow_existing_users = False  # removed from people.yaml = no lo
 # person's budget. Lab admins get the `lab-admin` role below instead.
 c.Authenticator.admin_users = set()
 
-# --- Groups and roles. Groups are the people file's (plus `admins`); the spawn hook re-applies a
-#     person's groups at each spawn, since load_groups only ever adds members.
+# --- Groups and roles. Groups are the people file's (plus `admins`). load_groups only ever adds
+#     members, so the `people-sync` service below makes them exact (removes members, deletes people
+#     no longer listed, stops their servers) at start and whenever the file changes; the spawn hook
+#     also re-applies a person's groups at each spawn.
 c.JupyterHub.load_groups = people.load_groups()
 c.JupyterHub.load_roles = [
     {
@@ -89,6 +96,12 @@ c.JupyterHub.load_roles = [
         "description": "Stop servers idle for longer than the timeout",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
+    },
+    {
+        "name": "people-sync",
+        "description": "Make the hub's groups and users exactly the people file's",
+        "scopes": ["list:users", "read:users", "read:servers", "delete:users", "delete:servers", "admin:groups"],
+        "services": ["people-sync"],
     },
 ]
 
@@ -131,6 +144,13 @@ c.JupyterHub.services = [
         "name": "idle-culler",
         "command": [python, "-m", "jupyterhub_idle_culler", f"--timeout={hub.idle_timeout}",
                     f"--cull-every={hub.cull_every}"],
+    },
+    {
+        # Runs as root with the hub (it takes deleted people's Unix accounts out of the lab's groups).
+        "name": "people-sync",
+        "command": [python, "-m", "lab.hub.sync", f"--people={hub.people_file}", "--every=5",
+                    f"--group-prefix={hub.group_prefix}",
+                    *([f"--account-template={hub.account_template}"] if hub.isolation else [])],
     },
 ]
 

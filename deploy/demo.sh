@@ -6,7 +6,7 @@
 # it with every user's server). Safe to run again: it redoes only what is missing.
 #
 #   sudo bash deploy/demo.sh               as root: each user's server runs under its own Unix account
-#   bash deploy/demo.sh --no-isolation     without root: a demo where users are NOT isolated
+#   bash deploy/demo.sh --no-isolation     without root (refused as root): a demo where users are NOT isolated
 #   bash deploy/demo.sh --prepare-only     everything but starting the hub
 #   bash deploy/demo.sh --rows 5000        other options go to `lab demo` (rows per demo dataset)
 #   LAB_ROOT=/some/dir bash deploy/demo.sh keep the lab's files elsewhere (default /srv/lab as root)
@@ -31,6 +31,13 @@ if [[ "$LAB_HUB_ISOLATION" == on && $EUID -ne 0 ]]; then
     echo "       sudo bash deploy/demo.sh" >&2
     echo "     or, for a look around on your own machine with users NOT isolated from each other:" >&2
     echo "       bash deploy/demo.sh --no-isolation" >&2
+    exit 1
+fi
+if [[ "$LAB_HUB_ISOLATION" != on && $EUID -eq 0 ]]; then
+    echo "lab: refusing the demo mode without isolation as root: every user's server would run as root." >&2
+    echo "     As root, run with isolation (each user gets their own Unix account):" >&2
+    echo "       sudo bash deploy/demo.sh" >&2
+    echo "     or run the demo mode from an unprivileged account:  bash deploy/demo.sh --no-isolation" >&2
     exit 1
 fi
 if [[ "$LAB_HUB_ISOLATION" != on ]]; then

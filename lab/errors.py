@@ -24,10 +24,12 @@ class PolicyProblem:
     key: str
     problem: str
     fix: str
+    line: int | None = None  # 1-based, where the file's reader knows it
 
     def describe(self) -> str:
         key = self.key or "(top level)"
-        return f"{self.file}: {key}: {self.problem}. Fix: {self.fix}"
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        return f"{where}: {key}: {self.problem}. Fix: {self.fix}"
 
 
 class PolicyError(LabError):

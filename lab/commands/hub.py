@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from lab.commands.output import fail, table
 from lab.errors import LabError
@@ -133,10 +134,23 @@ def run_demo_accounts(args: argparse.Namespace) -> int:
         accounts = ensure_demo_accounts(hub.state_dir, people)
     except LabError as error:
         return fail(error)
-    rows = [[a.name, a.password or "(changed by an admin)", ",".join(a.groups) or "-"] for a in accounts]
+    # Passwords are shown once, when made, and only on a terminal: never into a file or a log.
+    terminal = sys.stdout.isatty()
+    file = hub.state_dir / "demo-credentials.json"
+
+    def shown(account: Any) -> str:
+        if account.password is None:
+            return "(changed by an admin)"
+        if account.new and terminal:
+            return account.password
+        return "(in the file below)" if account.new else "(shown when made)"
+
+    rows = [[a.name, shown(a), ",".join(a.groups) or "-"] for a in accounts]
     print(table(rows, ["user", "password", "groups"]))
-    print(f"\nOpen http://{hub.ip}:{hub.port}/ and log in as one of them. The passwords are kept, readable by "
-          f"this account only, in {hub.state_dir / 'demo-credentials.json'}.")
+    if any(a.new for a in accounts) and not terminal:
+        print("\nThe new passwords are not printed: this output is not a terminal (it may be kept in a log).")
+    print(f"\nOpen http://{hub.ip}:{hub.port}/ and log in as one of them. Each password is shown once; they are "
+          f"kept, readable by root only, in {file} (sudo cat {file}).")
     return 0
 
 

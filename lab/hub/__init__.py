@@ -11,6 +11,7 @@ Modules (imported one by one: ``lab.hub.home`` runs in every spawn and must star
 - ``spawner``: LabSpawner, one Unix account per user.
 - ``provision``: the pre_spawn_hook; ``home``: the part that runs as the user.
 - ``demo``: the demo accounts' printed credentials.
+- ``sync``: the people-sync service, which makes the hub's groups and users the people file's.
 """
 
 __all__: list[str] = []

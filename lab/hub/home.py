@@ -15,6 +15,7 @@ shows at the next spawn)::
     ~/hackathon/<event>-starter.ipynb          copied once per event of your teams; yours to edit
     ~/.jupyter/nbgrader_config.py              for cohort members: the academy's exchange and their name
     ~/.jupyter/labconfig/page_config.json      no news pop-up; nbgrader's trainer tools for trainers only
+    ~/.jupyter-run/                            0700: kernels' connection files and IPC sockets
 
 Plan (JSON on stdin)::
 
@@ -56,7 +57,20 @@ def apply_plan(home: Path, plan: dict[str, Any]) -> dict[str, list[str]]:
     _copy_hackathon_starters(home / "hackathon", plan.get("hackathon", {}), done)
     _write_nbgrader_config(home / ".jupyter" / "nbgrader_config.py", plan.get("nbgrader"), done)
     _write_lab_page_config(home / ".jupyter", bool(plan.get("trainer")), done)
+    _private_runtime_dir(home / RUNTIME_DIR)
     return done
+
+
+#: The server's JUPYTER_RUNTIME_DIR (lab.hub.spawner.RUNTIME_DIR): kernels' connection files
+#: and IPC sockets. Private: whoever can open them can drive the kernel.
+RUNTIME_DIR = ".jupyter-run"
+
+
+def _private_runtime_dir(path: Path) -> None:
+    if path.is_symlink():
+        path.unlink()  # only a real directory of the user's own
+    path.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 #: nbgrader's parts for trainers: the grader and the assignment editor (students keep the

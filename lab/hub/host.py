@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 
 COOKIE_SECRET = "jupyterhub_cookie_secret"
 PROXY_TOKEN = "proxy_auth_token"
+#: Why the demo mode without isolation is refused as root (deploy/demo.sh prints the same).
+ROOT_WITHOUT_ISOLATION = (
+    "the demo mode without isolation runs every user's server as the account that starts the hub, and this is "
+    "root: every user would run code as root. Fix: as root, run with isolation (sudo bash deploy/demo.sh, "
+    "without --no-isolation; each user gets their own Unix account), or run the demo mode from an "
+    "unprivileged account (bash deploy/demo.sh --no-isolation as that account).")
 
 
 def prepare_host(hub: HubSettings, policies: Mapping[str, Policy], teams: Iterable[str] = ()) -> None:
@@ -48,6 +54,8 @@ def prepare_host(hub: HubSettings, policies: Mapping[str, Policy], teams: Iterab
         raise HostSetupError(
             "isolating users needs root (each user's server runs under its own Unix account). Fix: run as root "
             "(sudo bash deploy/demo.sh), or accept the demo mode without isolation: bash deploy/demo.sh --no-isolation")
+    if not hub.isolation and os.geteuid() == 0:
+        raise HostSetupError(ROOT_WITHOUT_ISOLATION)
     _ensure_dir(lab.root, 0o711 if hub.isolation else 0o700)
     _ensure_dir(hub.state_dir, 0o700)
     for name in (COOKIE_SECRET, PROXY_TOKEN):

@@ -29,11 +29,13 @@ start with a letter.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lab.errors import PolicyProblem
@@ -128,11 +130,14 @@ def load_people(path: Path | str) -> People:
     raw, problems = _read_yaml(path)
     if raw is None:
         raise PeopleError(problems)
+    lines, duplicates = _key_lines(path)
     try:
         spec = PeopleFile.model_validate(raw)
     except ValidationError as exc:
-        raise PeopleError([PolicyProblem(str(path), *_describe(error)) for error in exc.errors()]) from None
-    problems = [PolicyProblem(str(path), *problem) for problem in _cross_checks(spec)]
+        found = [_at_line(PolicyProblem(str(path), *_describe(error)), lines) for error in exc.errors()]
+        raise PeopleError([PolicyProblem(str(path), *d) for d in duplicates] + found) from None
+    problems = [PolicyProblem(str(path), *d) for d in duplicates]
+    problems += [_at_line(PolicyProblem(str(path), *problem), lines) for problem in _cross_checks(spec)]
     if problems:
         raise PeopleError(problems)
     groups = dict(spec.groups)
@@ -146,6 +151,50 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any] | None, list[PolicyProblem]]:
     return read_yaml_mapping(path, if_missing="create it (policies/hub/people.yaml is the example), or set "
                                               "LAB_HUB_PEOPLE_FILE to its path",
                              example="start from policies/hub/people.yaml (docs/hub.md explains every key)")
+
+
+def _key_lines(path: Path) -> tuple[dict[str, int], list[tuple[str, str, str, int]]]:
+    """The line of every key and list item (``groups.staff.members[1]`` -> 12), and keys defined twice.
+
+    YAML itself keeps the last of two equal keys, so a group written twice would silently
+    lose the first one's members: that is reported, as a problem, here.
+    """
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}, []
+    lines: dict[str, int] = {}
+    duplicates: list[tuple[str, str, str, int]] = []
+
+    def walk(node: yaml.Node, key: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for name_node, value in node.value:
+                name = str(name_node.value)
+                child = f"{key}.{name}" if key else name
+                line = name_node.start_mark.line + 1
+                if name in seen:
+                    duplicates.append((child, f"'{name}' is defined twice (lines {seen[name]} and {line}); YAML "
+                                       "would keep only the second", "merge the two into one", line))
+                seen.setdefault(name, line)
+                lines.setdefault(child, line)
+                walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines.setdefault(f"{key}[{index}]", item.start_mark.line + 1)
+                walk(item, f"{key}[{index}]")
+
+    if root is not None:
+        walk(root, "")
+    return lines, duplicates
+
+
+def _at_line(problem: PolicyProblem, lines: dict[str, int]) -> PolicyProblem:
+    """The problem with the line of its key (or of the nearest enclosing key)."""
+    key = problem.key
+    while key and key not in lines:
+        key = key.rsplit(".", 1)[0] if "." in key else ""
+    return dataclasses.replace(problem, line=lines[key]) if key else problem
 
 
 def _cross_checks(spec: PeopleFile) -> list[tuple[str, str, str]]:

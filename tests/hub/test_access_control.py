@@ -43,7 +43,16 @@ def test_an_admin_manages_servers_but_cannot_act_as_a_user(servers: dict[str, Hu
     assert whoami == {"name": "ada", "groups": ["admins"], "admin": True}
 
 
-def test_repeated_failures_lock_the_name_for_a_while(hub: RunningHub, passwords: dict[str, str]):
-    for _ in range(5):
-        assert HubPerson(hub.url, "gail").login("not-gails-password").status_code == 403
-    assert HubPerson(hub.url, "gail").login(passwords["gail"]).status_code == 403  # locked for a minute
+def test_repeated_failures_lock_the_name_from_that_address_only(hub: RunningHub, passwords: dict[str, str]):
+    attacker = "127.0.0.2"  # another address, as the hub sees it (the proxy passes it on)
+    for _ in range(4):
+        wrong = HubPerson(hub.url, "gail", source=attacker).login("not-gails-password")
+        assert wrong.status_code == 403 and "Invalid username or password" in wrong.text
+    fifth = HubPerson(hub.url, "gail", source=attacker).login("not-gails-password")
+    assert fifth.status_code == 429, fifth.status_code
+    assert "5 failed logins in a row" in fifth.text and "try again in 60 seconds" in fifth.text
+    locked = HubPerson(hub.url, "gail", source=attacker).login(passwords["gail"])  # even the right one: paused
+    assert locked.status_code == 429 and "try again in" in locked.text and "Invalid username" not in locked.text
+    # gail herself, from her own address, is not locked out by someone else's guesses.
+    assert HubPerson(hub.url, "gail").login(passwords["gail"]).status_code == 302
+    assert "Login refused for 'gail' from 127.0.0.2" in hub.log.read_text()

@@ -15,6 +15,7 @@ drives a person at the hub (login form, token, server, kernels).
 from __future__ import annotations
 
 import grp
+import json
 import os
 import pwd
 import re
@@ -98,13 +99,19 @@ def prepare_lab(lab_root: Path, prefix: str, people: str, rows: int = 2000, twin
 
 
 def demo_passwords(settings: dict[str, str]) -> dict[str, str]:
-    """The demo accounts' passwords, as `lab hub demo-accounts` makes and prints them."""
+    """The demo accounts' passwords, as `lab hub demo-accounts` makes them.
+
+    Its output here is not a terminal, so it prints no password (they are shown once, on a
+    terminal only): the tests read them, as root, from the root-only credentials file.
+    """
     done = subprocess.run([sys.executable, "-m", "lab.cli", "hub", "demo-accounts"], env=hub_environ(settings),
                           capture_output=True, text=True, timeout=300)
     if done.returncode != 0 or "Open http://" not in done.stdout:
         raise RuntimeError(f"lab hub demo-accounts failed:\n{done.stdout}\n{done.stderr}")
-    table = done.stdout.split("\n\n")[0].splitlines()[2:]  # header, rule, then one row per account
-    return {row.split()[0]: row.split()[1] for row in table}
+    state = Path(settings.get("LAB_HUB_STATE_DIR") or Path(settings["LAB_ROOT"]) / "hub")
+    passwords = json.loads((state / "demo-credentials.json").read_text())
+    assert not any(password in done.stdout + done.stderr for password in passwords.values())
+    return passwords
 
 
 def hub_ports() -> dict[str, str]:

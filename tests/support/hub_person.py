@@ -16,15 +16,34 @@ from typing import Any
 
 import requests
 import websocket
+from requests.adapters import HTTPAdapter
+
+
+class _FromAddress(HTTPAdapter):
+    """Connect from a given local address (127.0.0.2...: another machine, as the hub sees it)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
 
 
 class HubPerson:
-    """One hub user: logs in through the form, then acts with a token."""
+    """One hub user: logs in through the form, then acts with a token.
 
-    def __init__(self, url: str, name: str) -> None:
+    ``source``: the loopback address to connect from (``127.0.0.2``...), so that the hub
+    sees logins from different addresses.
+    """
+
+    def __init__(self, url: str, name: str, source: str | None = None) -> None:
         self.url = url  # the proxy's public URL, ending in /
         self.name = name
         self.session = requests.Session()
+        if source:
+            self.session.mount("http://", _FromAddress(source))
         self.token: str | None = None
 
     def login(self, password: str) -> requests.Response:

@@ -4,7 +4,9 @@ Seeing a dataset (its catalog entry, budgets and free twin previews) needs one o
 policy's ``twin_groups`` or ``query_groups``; querying the real data needs one of its
 ``query_groups``. Vault admins may do both everywhere. These checks run before a query
 is validated against the policy, so a caller without access learns nothing about the
-dataset's columns from validation errors.
+dataset's columns from validation errors. The caller's groups are the hub's, asked on every
+request (cached at most ``auth.HUB_CACHE_SECONDS``, 30 s), so a removal from a group in the
+people file (applied to the hub by ``lab.hub.sync``) ends access within that.
 """
 
 from __future__ import annotations

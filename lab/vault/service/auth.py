@@ -10,6 +10,8 @@ come only from a credential, never from the request body:
   token in the ``Authorization`` header, or of the OAuth cookie a browser got through
   ``oauth_callback``; the groups are the hub's. The token must carry the service's access
   scope (``access:services!service=<name>``), as ``HubOAuthenticated`` handlers require.
+  Asked on every request, with answers cached for at most ``HUB_CACHE_SECONDS`` (30 s):
+  a person removed from a group, or whose token was revoked, loses access within that.
 
 A token acts for its owner, so whoever holds it spends the owner's budget: that is why
 JupyterHub's server sharing must stay disabled on a lab hub (a guest on a shared server
@@ -38,6 +40,11 @@ from lab.vault.service.errors import HubUnavailable, NoAccess
 log = logging.getLogger(__name__)
 
 _HEADER = re.compile(r"^\s*(?:token|bearer)\s+(\S+)\s*$", re.IGNORECASE)
+
+#: How long the vault reuses the hub's answer about a token (its owner and groups). Every
+#: request is checked against the hub; within this many seconds the answer may come from
+#: the cache, so a revoked token or a group removal takes effect within 30 s (docs/security.md).
+HUB_CACHE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -229,7 +236,8 @@ def make_hub_auth(hub: HubEnvironment) -> HubOAuth:
         SettingsError: JUPYTERHUB_CLIENT_ID is missing (the service has no OAuth client).
     """
     try:
-        return HubOAuth(api_token=hub.api_token, api_url=hub.api_url, base_url=hub.prefix, cache_max_age=60)
+        return HubOAuth(api_token=hub.api_token, api_url=hub.api_url, base_url=hub.prefix,
+                        cache_max_age=HUB_CACHE_SECONDS)
     except Exception as exc:  # noqa: BLE001 - traitlets raises TraitError subclasses of several kinds
         raise SettingsError(f"cannot set up JupyterHub OAuth ({exc}). Fix: run the vault as a JupyterHub "
                             "service with a url (the hub then sets JUPYTERHUB_CLIENT_ID).") from None
