@@ -5,6 +5,9 @@
     python benchmarks/run.py queries               # DP query latency: bare OpenDP, engine, service
     python benchmarks/run.py hub                   # hub start, spawn p50/p95, 5/10/20 people at once (root)
     python benchmarks/run.py dp-twins              # DP twins vs bare OpenDP AIM/MST and GaussianCopula, ε 0.5/1/4
+    python benchmarks/run.py fidelity              # every synthesizer on demo and public tables: fidelity, privacy, utility
+    python benchmarks/run.py abuse                 # the vault under abuse: DP latency, memory, refusals
+    python benchmarks/run.py grading               # autograding 20 submissions: sandbox vs nbgrader's own (root)
     python benchmarks/run.py all
     python benchmarks/run.py twins -- --rows 10000 # arguments after -- go to the benchmark
 
@@ -27,6 +30,9 @@ BENCHMARKS = {
     "queries": "query_bench.py",
     "hub": "hub_bench.py",
     "dp-twins": "dp_twin_bench.py",
+    "fidelity": "fidelity_bench.py",
+    "abuse": "abuse_bench.py",
+    "grading": "grading_bench.py",
 }
 
 

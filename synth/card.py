@@ -241,7 +241,7 @@ def _synthesizer_line(info: dict[str, Any]) -> str:
         return (f"- Synthesizer: SDV `{info['synthesizer']}`, seed {info['seed']} (sampling is reproducible from "
                 "the seed).")
     parameters = info.get("parameters") or {}
-    leaf = parameters.get("min_leaf", 5)
+    leaf = parameters.get("min_leaf", 25)
     controls = [f"every value is drawn from a group of at least {leaf} real rows"]
     if parameters.get("smoothing", True):
         controls.append(f"numbers that fewer than {leaf} real rows share are smoothed")

@@ -17,6 +17,7 @@ cohort member's ``~/academy/<cohort>/`` at their next server start.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.academy.errors import AcademyError
+from lab.academy.sandbox import SandboxLimits
 
 REPO = Path(__file__).resolve().parents[2]
 LESSONS_DIR = REPO / "notebooks" / "academy" / "source"
@@ -151,12 +153,49 @@ def collect(course: Course, lesson: str) -> list[str]:
 
 
 def autograde(course: Course, lesson: str, *, student: str | None = None,
-              env: Mapping[str, str] | None = None) -> None:
-    """Run the hidden tests on the collected submissions (each notebook re-executes, in ``env``)."""
+              env: Mapping[str, str] | None = None, sandbox: bool = True, limits: SandboxLimits | None = None,
+              twins_dir: Path | None = None, vault: bool = False, max_submission_mb: int = 20) -> list:
+    """Run the hidden tests on the collected submissions; returns a GradingReport per notebook.
+
+    nbgrader keeps the books (as the caller: gradebook, course folder); each submission's
+    code runs in the grading sandbox (lab.academy.grading, docs/security.md) as ``lab-grader``,
+    one at a time, within ``limits``, with no network (``vault``: a relay
+    to ``LAB_VAULT_URL`` alone, and ``LAB_VAULT_TOKEN``, both from ``env``, so lessons can
+    query the vault) and a read-only copy of ``twins_dir`` (default: ``LAB_TWINS_DIR`` of ``env``).
+    Submissions that are not notebooks or exceed ``max_submission_mb`` get zero with a reason.
+    ``sandbox=False`` is nbgrader's own execution, as the caller: only without real users.
+    """
     args = ["autograde", _lesson(course, lesson), "--force"]
     if student:
         args.append(f"--student={student}")
+    if not sandbox:
+        course.nbgrader(*args, env=env)
+        return []
+    from lab.academy import grading
+
+    if os.geteuid() != 0:
+        raise AcademyError("Autograding runs each submission in a sandbox as an unprivileged account, which needs "
+                           "root: run `lab academy autograde` as root (or, on a machine without real users, "
+                           "with --no-sandbox, which runs submissions as you, with your files and tokens).")
+    reports = course.root / "grading" / lesson
+    for old in reports.glob(f"{student}.*.json" if student else "*.json"):
+        old.unlink()
+    grading.screen_submissions(course.root, lesson, [student] if student else None, max_submission_mb)
+    limits = limits or SandboxLimits()
+    merged = {**os.environ, **(env or {})}
+    twins = twins_dir or merged.get("LAB_TWINS_DIR") or ""
+    args += [f"--Autograde.autograde_preprocessors={json.dumps(list(grading.PREPROCESSORS))}",
+             f"--SandboxedExecute.wall_seconds={limits.wall_seconds}",
+             f"--SandboxedExecute.cell_seconds={limits.cell_seconds}",
+             f"--SandboxedExecute.cpu_seconds={limits.cpu_seconds}",
+             f"--SandboxedExecute.memory_mb={limits.memory_mb}",
+             f"--SandboxedExecute.processes={limits.processes}",
+             f"--SandboxedExecute.disk_mb={limits.disk_mb}",
+             f"--SandboxedExecute.output_mb={limits.output_mb}",
+             f"--SandboxedExecute.vault={vault}",
+             f"--SandboxedExecute.twins_dir={twins}"]
     course.nbgrader(*args, env=env)
+    return grading.reports(course.root, lesson)
 
 
 def feedback(course: Course, lesson: str) -> None:

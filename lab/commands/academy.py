@@ -54,6 +54,23 @@ def register(commands: argparse._SubParsersAction) -> None:
             step.add_argument("--no-exchange", action="store_true", help="only the hub's course folder")
         if name == "autograde":
             step.add_argument("--student", help="only this student")
+            sandbox = step.add_argument_group(
+                "grading sandbox", "each submission runs as the account lab-grader, one at a time, with "
+                "no network, no trainer environment and these limits (docs/security.md)")
+            sandbox.add_argument("--wall-seconds", type=float, default=600, help="per notebook (default 600)")
+            sandbox.add_argument("--cpu-seconds", type=int, default=300, help="CPU time per process (default 300)")
+            sandbox.add_argument("--memory-mb", type=int, default=4096, help="address space per process (default 4096)")
+            sandbox.add_argument("--processes", type=int, default=256, help="processes and threads (default 256)")
+            sandbox.add_argument("--max-submission-mb", type=int, default=20,
+                                 help="larger submitted notebooks get zero (default 20)")
+            sandbox.add_argument("--twins", type=Path, help="twins the lessons read, copied read-only into the sandbox "
+                                                            "(default: $LAB_TWINS_DIR)")
+            sandbox.add_argument("--vault", action="store_true",
+                                 help="let lessons 1, 4, 6-8 reach the vault: a relay to $LAB_VAULT_URL alone, and "
+                                      "$LAB_VAULT_TOKEN (every submission can spend that token's budget)")
+            sandbox.add_argument("--no-sandbox", action="store_true",
+                                 help="nbgrader's own execution, as you, with your files and tokens: only on a "
+                                      "machine without real users")
         step.set_defaults(handler=run_step, step=name)
 
     export = actions.add_parser("export", help="export every grade of the cohort as CSV")
@@ -136,7 +153,20 @@ def run_step(args: argparse.Namespace) -> int:
             who = steps.collect(course, args.lesson)
             print(f"Collected {args.lesson}: {len(who)} submissions ({', '.join(who) or 'none'}).")
         elif args.step == "autograde":
-            steps.autograde(course, args.lesson, student=args.student)
+            from lab.academy.sandbox import SandboxLimits
+
+            limits = SandboxLimits(wall_seconds=args.wall_seconds, cpu_seconds=args.cpu_seconds,
+                                   memory_mb=args.memory_mb, processes=args.processes,
+                                   cell_seconds=min(300, int(args.wall_seconds)))
+            reports = steps.autograde(course, args.lesson, student=args.student, sandbox=not args.no_sandbox,
+                                      limits=limits, twins_dir=args.twins, vault=args.vault,
+                                      max_submission_mb=args.max_submission_mb)
+            if args.no_sandbox:
+                print("WARNING: submissions ran as you, with your environment (--no-sandbox).")
+            if reports:
+                print(table([[r.student, r.notebook, "zero" if r.status == "zero" else "graded", r.account or "-",
+                              f"{r.seconds:.1f}", r.reason or ""] for r in reports],
+                            ["student", "notebook", "result", "ran as", "seconds", "reason"]))
             print(f"Autograded {args.lesson}; see {course.root / 'autograded'}.")
         else:
             steps.feedback(course, args.lesson)

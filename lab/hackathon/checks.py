@@ -96,6 +96,10 @@ def _task_problems(event: Event, policies: Mapping[str, Policy]) -> list[Problem
                 else 2 + (1 if column.nullable else 0)
     if len(set(task.features)) != len(task.features):
         problems.append(("task.features", "a feature is listed twice", "list each feature once"))
+    for i, name in enumerate(event.holdout.identity or ()):
+        if name not in table.columns:
+            problems.append((f"holdout.identity[{i}]", f"'{name}' is not a column of {task.dataset}.{task.table}",
+                             "name the columns that identify a person (or leave identity out: the primary key)"))
     if cells > MAX_CELLS:
         problems.append(("task.features", f"the prediction grid has {cells} cells (limit {MAX_CELLS})",
                          "use fewer features or features with fewer categories"))

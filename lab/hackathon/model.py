@@ -50,10 +50,18 @@ class TaskSpec(_Strict):
 
 
 class HoldoutSpec(_Strict):
-    """How the held-out real rows are split into the public and the private leaderboard."""
+    """How the held-out real rows are split into the public and the private leaderboard.
+
+    Membership is a keyed hash of each row's ``identity`` (lab.vault.hackathon.holdout), so
+    adding or removing one person changes no one else's part.
+    """
 
     public_fraction: Fraction = 0.5
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1,
+                      description="Kept for old event files; membership now comes from the vault's per-event key.")
+    identity: list[Name] | None = Field(
+        default=None, min_length=1, max_length=8,
+        description="Columns that identify a person (default: the table's primary_key, else every column).")
 
 
 class ScoringSpec(_Strict):

@@ -334,7 +334,7 @@ def _tree_problems(policy: Policy) -> list[Problem]:
     for name in sorted(set(parameters) - set(CART_PARAMETERS)):
         problems.append((f"synthesis.parameters.{name}", "the cart synthesizer has no such parameter",
                          f"use only: {', '.join(CART_PARAMETERS)}"))
-    min_leaf = parameters.get("min_leaf", 5)
+    min_leaf = parameters.get("min_leaf", 25)
     if isinstance(min_leaf, bool) or not isinstance(min_leaf, int) or min_leaf < 1:
         problems.append(("synthesis.parameters.min_leaf", f"{min_leaf!r} is not a whole number of at least 1",
                          "set min_leaf to the fewest real rows a leaf may hold, e.g. 5 (the default)"))

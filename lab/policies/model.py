@@ -114,7 +114,7 @@ class SynthesisPolicy(_Strict):
                     "pairs, one_way_share).")
     parameters: dict[str, Any] = Field(
         default_factory=dict,
-        description="Synthesizer parameters; for cart e.g. {min_leaf: 5}; for dp_marginals e.g. {epsilon: 1.0}.")
+        description="Synthesizer parameters; for cart e.g. {min_leaf: 25}; for dp_marginals e.g. {epsilon: 1.0}.")
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     rows: int | None = Field(default=None, ge=1, le=50_000_000)
     holdout_fraction: float = Field(default=0.2, gt=0, lt=0.9)

@@ -3,7 +3,7 @@
 A trainer creates a cohort (`lab academy cohort create`), releases lesson 1, two students
 (carol, who answers, and dan, who submits it untouched) fetch and submit it with nbgrader
 from their own homes (as their hub names; no Unix account needed), and the trainer collects, autogrades (each submission re-executed against
-the vault), returns feedback and exports the grades as CSV.
+the vault, in the grading sandbox as ``lab-grader``), returns feedback and exports the grades as CSV.
 """
 
 from __future__ import annotations
@@ -98,7 +98,9 @@ def test_cohort_release_collect_autograde_feedback_export(academy_vault, tmp_pat
         student(name, "submit", LESSON, home=homes / name, exchange=exchange)
 
     assert "2 submissions (carol, dan)" in lab_cli("academy", "collect", COHORT, LESSON, env=env)
-    lab_cli("academy", "autograde", COHORT, LESSON, env=env)
+    # Lesson 1 asks the vault (lab.datasets()): grading lets the sandbox reach it with the grading token.
+    out = lab_cli("academy", "autograde", COHORT, LESSON, "--vault", env=env)
+    assert "lab-grader" in out, "each submission ran in the sandbox as the grading account"
     lab_cli("academy", "feedback", COHORT, LESSON, env=env)
     grades = tmp_path / "grades.csv"
     lab_cli("academy", "export", COHORT, "--to", str(grades), env=env)

@@ -12,7 +12,7 @@ import pytest
 
 from lab.hackathon import load_event
 from lab.policies import load_policies
-from lab.vault.hackathon import load_holdout, row_losses, true_score
+from lab.vault.hackathon import holdout_key, load_holdout, row_losses, true_score
 from tests.hackathon.conftest import USERS
 from tests.support.vault_service import VaultService, VaultSite, VaultUser
 
@@ -41,7 +41,8 @@ def truth(site: VaultSite, event: str, part: str = "public") -> tuple[Any, Any, 
     """What only the vault knows: the event, the target's policy, and the holdout part's cells and targets."""
     policies = load_policies(site.policies_dir)
     loaded = load_event(site.policies_dir / "events" / f"{event}.yaml", policies)
-    holdout = load_holdout(loaded, policies["welfare"], site.data_dir)
+    key = holdout_key(site.root / "vault" / "hackathon" / event)  # the service's own key (made on first use)
+    holdout = load_holdout(loaded, policies["welfare"], site.data_dir, key)
     target = policies["welfare"].tables["claims"].columns["benefit_type"]
     return loaded, target, holdout, holdout.part(part)
 

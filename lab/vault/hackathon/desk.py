@@ -32,7 +32,7 @@ from lab.vault.hackathon.errors import (
     NotInTeam,
     ScoringBudgetExhausted,
 )
-from lab.vault.hackathon.holdout import Holdout, load_holdout
+from lab.vault.hackathon.holdout import Holdout, holdout_key, load_holdout
 from lab.vault.hackathon.scoring import price, release_score, row_losses
 from lab.vault.hackathon.store import EventStore
 from lab.vault.hackathon.submission import parse_submission
@@ -245,7 +245,8 @@ class HackathonDesk:
     def _holdout(self, event: Event, policy: Policy) -> Holdout:
         holdout = self._holdouts.get(event.event)
         if holdout is None:
-            holdout = self._holdouts[event.event] = load_holdout(event, policy, self.data_dir)
+            key = holdout_key(self.store_dir / event.event)
+            holdout = self._holdouts[event.event] = load_holdout(event, policy, self.data_dir, key)
         return holdout
 
     def _store(self, event: Event) -> EventStore:
