@@ -35,8 +35,9 @@ class InputLimits:
 
 #: Bodies of api/query and api/preview.
 QUERY_INPUT = InputLimits()
-#: Hackathon submissions carry a prediction per grid cell: longer lists, same depth.
-SUBMISSION_INPUT = InputLimits(items=100_000, keys=100_000, refuse_plans=False)
+#: Hackathon submissions carry a prediction per grid cell: longer lists, same depth, and a CSV
+#: as one string (bounded by the body limit, 64 KiB).
+SUBMISSION_INPUT = InputLimits(string_chars=64 * 1024, items=100_000, keys=100_000, refuse_plans=False)
 
 
 @dataclass(frozen=True)
