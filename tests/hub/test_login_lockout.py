@@ -6,7 +6,6 @@ tests/hub/test_access_control.py checks the same through a real hub's login form
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
@@ -15,6 +14,7 @@ import pytest
 
 from lab.hub.authenticator import LockedOut, PasswordFileAuthenticator
 from lab.hub.passwords import set_password
+from tests.support.event_loop import run as run_coroutine
 
 
 def _from(address: str) -> SimpleNamespace:
@@ -31,7 +31,7 @@ def authenticator(tmp_path: Path) -> PasswordFileAuthenticator:
 
 
 def _login(authenticator: PasswordFileAuthenticator, password: str, address: str = "10.0.0.9"):
-    return asyncio.run(authenticator.authenticate(_from(address), {"username": "gail", "password": password}))
+    return run_coroutine(authenticator.authenticate(_from(address), {"username": "gail", "password": password}))
 
 
 def test_lockout_is_per_address_and_backs_off(authenticator: PasswordFileAuthenticator):
@@ -65,7 +65,7 @@ def test_lockout_is_per_address_and_backs_off(authenticator: PasswordFileAuthent
 
 def test_unknown_names_do_not_fill_the_table(authenticator: PasswordFileAuthenticator):
     for _ in range(10):
-        assert asyncio.run(authenticator.authenticate(_from("10.0.0.9"), {"username": "nobody", "password": "x"})) \
+        assert run_coroutine(authenticator.authenticate(_from("10.0.0.9"), {"username": "nobody", "password": "x"})) \
             is None
     assert authenticator._failures == {}
 

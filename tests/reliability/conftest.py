@@ -39,12 +39,15 @@ def claims(demo_data: Path) -> pl.DataFrame:
 
 
 def welfare_policy(dataset: str = "welfare", *, dataset_epsilon: str = "20", user_epsilon: str = "2",
-                   query_epsilon_max: str = "0.5", group_epsilon: dict[str, str] | None = None) -> str:
+                   query_epsilon_max: str = "0.5", group_epsilon: dict[str, str] | None = None,
+                   queries_per_user_per_day: int | None = None) -> str:
     """The demo welfare policy with other budgets (and, for another dataset name, the same data)."""
     text = (REPO / "policies" / "welfare.yaml").read_text()
     groups = "".join(f"\n    {g}: {e}" for g, e in (group_epsilon or {}).items()) or " {}"
     budgets = (f"budgets:\n  dataset_epsilon: {dataset_epsilon}\n  user_epsilon: {user_epsilon}\n"
                f"  group_epsilon:{groups}\n  query_epsilon_max: {query_epsilon_max}\n")
+    if queries_per_user_per_day is not None:
+        budgets += f"  queries_per_user_per_day: {queries_per_user_per_day}\n"
     text = re.sub(r"(?ms)^budgets:\n.*?(?=^synthesis:)", budgets + "\n", text)
     return re.sub(r"(?m)^dataset: welfare\b", f"dataset: {dataset}", text)
 

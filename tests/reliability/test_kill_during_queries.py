@@ -43,8 +43,12 @@ QUERIES = [
 def test_sigkill_during_queries_leaves_a_consistent_ledger(make_site, services):
     site = make_site()
     site.add_policy("welfare", welfare_policy(dataset_epsilon="1000", user_epsilon="1000", query_epsilon_max="1",
-                                              group_epsilon={"analysts": "1000"}))
+                                              group_epsilon={"analysts": "1000"},
+                                              queries_per_user_per_day=1_000_000))  # this test is about kills, not quotas
     alice = site.add_user("alice", groups=["analysts"])
+    # Kills, not admission control (tests/reliability/test_limits.py): no rate or in-flight cap.
+    site.config_file.write_text(f"vault_user_in_flight = {CLIENTS}\nvault_user_rate_per_s = 100000\n"
+                                f"vault_user_burst = 100000\nvault_queue_limit = {CLIENTS}\n")
     service = VaultService(site)
     services.append(service)
 

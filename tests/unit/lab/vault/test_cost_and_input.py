@@ -15,6 +15,7 @@ from lab.vault.query_spec import validate_query
 from lab.vault.service.errors import TooManyRequests, VaultBusy
 from lab.vault.service.json_input import SUBMISSION_INPUT, parse_body
 from lab.vault.service.limits import Admission, AdmissionLimits, Lane
+from tests.support.event_loop import run as run_coroutine
 from tests.unit.lab.vault.test_query_spec import POLICIES
 
 HIST = {"dataset": "welfare", "statistic": "histogram", "column": "monthly_award", "bin_count": 20,
@@ -98,7 +99,7 @@ async def _gather(*calls):
 
 def test_a_user_over_their_in_flight_limit_gets_429_and_others_still_run():
     admission = _admission(queue_timeout_s=5)
-    results = asyncio.run(_gather(*[admission.run("query", "mallory", time.sleep, 0.2) for _ in range(5)],
+    results = run_coroutine(_gather(*[admission.run("query", "mallory", time.sleep, 0.2) for _ in range(5)],
                                   admission.run("query", "alice", lambda: "answered")))
     refused = [r for r in results if isinstance(r, TooManyRequests)]
     assert len(refused) == 2 and results[-1] == "answered"
@@ -112,13 +113,13 @@ def test_a_fast_sender_is_rate_limited_with_retry_after():
         return [await admission.run("query", "mallory", lambda: "ok") for _ in range(2)] + \
             await _gather(admission.run("query", "mallory", lambda: "ok"))
 
-    first, second, third = asyncio.run(burst())
+    first, second, third = run_coroutine(burst())
     assert (first, second) == ("ok", "ok") and isinstance(third, TooManyRequests) and third.retry_after >= 1
 
 
 def test_a_request_that_waits_too_long_is_refused_with_503():
     admission = _admission(queue_timeout_s=0.2, user_concurrency=5, user_in_flight=5)
-    results = asyncio.run(_gather(*[admission.run("preview", f"u{i}", time.sleep, 0.5) for i in range(3)]))
+    results = run_coroutine(_gather(*[admission.run("preview", f"u{i}", time.sleep, 0.5) for i in range(3)]))
     assert sum(isinstance(r, VaultBusy) for r in results) == 2
 
 
@@ -132,7 +133,7 @@ def test_previews_wait_while_dp_queries_run():
         await admission.run("preview", "bob", lambda: order.append("p"))
         await query
 
-    asyncio.run(both())
+    run_coroutine(both())
     assert order == ["q", "p"]
     health = admission.health()
     assert health["queued"] == 0 and health["memory_rss_bytes"] > 0
