@@ -51,6 +51,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from lab.academy.errors import AcademyError
+from lab.academy.sandbox_runner import pump
 
 RUNNER = Path(__file__).with_name("sandbox_runner.py")
 #: The dedicated account for submissions whose author has no Unix account of their own.
@@ -197,25 +198,11 @@ class VaultRelay:
                 inside.close()
                 continue
             for a, b in ((inside, outside), (outside, inside)):
-                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+                threading.Thread(target=pump, args=(a, b), daemon=True).start()
 
     def close(self) -> None:
         self._server.close()
         shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def _pump(source: socket.socket, target: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            target.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for end in (source, target):
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def execute_notebook(notebook: dict, account: pwd.struct_passwd, limits: SandboxLimits, *,

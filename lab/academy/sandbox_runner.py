@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import socket
 import sys
 
 PR_SET_DUMPABLE = 4
@@ -74,23 +75,9 @@ def main() -> int:
 
 def _forward(port: int, path: str) -> None:
     """Listen on 127.0.0.1:port (in the sandbox's own network) and pipe each client to ``path``."""
-    import socket
     import threading
 
     server = socket.create_server(("127.0.0.1", port))
-
-    def pump(source: socket.socket, target: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                target.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, target):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def serve() -> None:
         while True:
@@ -105,6 +92,21 @@ def _forward(port: int, path: str) -> None:
                 threading.Thread(target=pump, args=(a, b), daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
+
+
+def pump(source: socket.socket, target: socket.socket) -> None:
+    """Copy bytes one way until either end closes, then close both (the relay's two halves)."""
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (source, target):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":

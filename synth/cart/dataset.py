@@ -10,8 +10,6 @@ together, and a family is sampled in one vectorised pass rather than parent by p
 
 from __future__ import annotations
 
-import os
-import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth.cart.storage import load_model, save_model
 from synth.cart.table import DEFAULT_MAX_FIT_ROWS, DEFAULT_MIN_LEAF, CARTSynthesizer
 from synth.errors import SynthesisError
 from synth.schema import ColumnSchema, DatasetSchema, Relationship, TableSchema
@@ -111,19 +110,13 @@ class CARTDatasetSynthesizer:
 
     # ---------------------------------------------------------- save/load
     def save(self, path: str | Path) -> None:
-        """Write the fitted models, readable by their owner only (they hold real values)."""
-        descriptor = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        """Write the fitted model, readable by its owner only (it holds real values)."""
+        save_model(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> CARTDatasetSynthesizer:
-        """Read what ``save`` wrote; only ever a file the vault wrote itself (it is a pickle)."""
-        with open(path, "rb") as handle:
-            model = pickle.load(handle)
-        if not isinstance(model, cls):
-            raise SynthesisError(f"'{path}' does not hold a {cls.__name__}.")
-        return model
+        """Read what ``save`` wrote: only ever a file the vault wrote itself (it is a pickle)."""
+        return load_model(cls, path)
 
     def get_parameters(self) -> dict[str, Any]:
         return {name: model.get_parameters() for name, model in self.models.items()}

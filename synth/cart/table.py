@@ -24,8 +24,6 @@ saved only inside the vault (``save`` writes a file only its owner can read).
 
 from __future__ import annotations
 
-import os
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from tqdm.auto import tqdm
 
 from synth.cart.columns import ColumnCodec
 from synth.cart.leaves import LeafSampler
+from synth.cart.storage import load_model, save_model
 from synth.errors import SynthesisError
 from synth.schema import ColumnSchema, TableSchema
 
@@ -202,21 +201,13 @@ class CARTSynthesizer:
 
     # ------------------------------------------------------------ save/load
     def save(self, path: str | Path) -> None:
-        """Write the fitted model to ``path``, readable by its owner only (it holds real values)."""
-        path = Path(path)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        """Write the fitted model, readable by its owner only (it holds real values)."""
+        save_model(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> CARTSynthesizer:
-        """Read a model that ``save`` wrote. Load only files the vault wrote itself: a model
-        file is a pickle, and a pickle from anyone else can run code."""
-        with open(path, "rb") as handle:
-            model = pickle.load(handle)
-        if not isinstance(model, cls):
-            raise SynthesisError(f"'{path}' does not hold a {cls.__name__}.")
-        return model
+        """Read what ``save`` wrote: only ever a file the vault wrote itself (it is a pickle)."""
+        return load_model(cls, path)
 
     def get_parameters(self) -> dict[str, Any]:
         """The settings, as SDV's synthesizers report theirs."""
