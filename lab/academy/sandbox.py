@@ -12,7 +12,9 @@ each submission here instead, with the tools every Debian 12 machine has (util-l
   runner offers inside on 127.0.0.1 at the vault URL's port (:class:`VaultRelay`).
 * In that namespace, as root for a moment: a private tmpfs on /tmp and /dev/shm (sized;
   nothing left behind for the next submission), the work folder in it, the lesson's files
-  copied in, the twins bind-mounted read-only at /tmp/twins.
+  copied in, the twins bind-mounted read-only at /tmp/twins, and, when the Python
+  environment or the lab's code lives under /tmp (a CI checkout), those folders alone bound
+  back read-only (:func:`code_paths_under_tmp`).
 * ``setpriv --reuid --regid --clear-groups --inh-caps=-all --bounding-set=-all
   --no-new-privs``: then the trainee's code runs as the grading account, with no
   supplementary groups (so no twin, team or shadow group), no capabilities and no way to
@@ -63,12 +65,23 @@ KERNEL_DIED, CELL_TIMEOUT, BAD_INPUT = 3, 4, 5
 
 _SETUP = r"""
 set -eu
-uid=$1 gid=$2 files=$3 twins=$4 tmp_mb=$5 relay=$6
-shift 6
+uid=$1 gid=$2 files=$3 twins=$4 tmp_mb=$5 relay=$6 keep=$7
+shift 7
 [ -n "$files" ] && cd "$files"
 [ -n "$twins" ] && exec 3<"$twins"
 [ -n "$relay" ] && exec 4<"$relay"
+[ -n "$keep" ] && mount --bind /tmp /mnt
 mount -t tmpfs -o "size=${tmp_mb}m,mode=1777,nosuid,nodev" lab-grading /tmp
+if [ -n "$keep" ]; then
+  old_ifs=$IFS; IFS=:
+  for path in $keep; do
+    mkdir -p "$path"
+    mount --bind "/mnt${path#/tmp}" "$path"
+    mount -o remount,bind,ro,nosuid,nodev "$path"
+  done
+  IFS=$old_ifs
+  umount -l /mnt
+fi
 [ -d /dev/shm ] && mount -t tmpfs -o size=64m,mode=1777,nosuid,nodev lab-grading-shm /dev/shm
 mkdir -m 700 /tmp/work /tmp/work/.tmp
 [ -n "$files" ] && cp -R . /tmp/work/
@@ -235,12 +248,26 @@ def execute_notebook(notebook: dict, account: pwd.struct_passwd, limits: Sandbox
     command = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--net",
                "--", "/bin/sh", "-c", _SETUP, "lab-sandbox", str(account.pw_uid), str(account.pw_gid),
                str(files or ""), str(twins or ""), str(limits.disk_mb), str(relay.directory if relay else ""),
-               "env", "-i", *(f"{k}={v}" for k, v in env.items()),
+               ":".join(code_paths_under_tmp()), "env", "-i", *(f"{k}={v}" for k, v in env.items()),
                sys.executable, "-I", str(RUNNER), "--kernel", kernel, "--cell-timeout", str(limits.cell_seconds),
                *forward]
     payload = json.dumps(notebook).encode()
     with _one_at_a_time():
         return _run(command, payload, account, limits)
+
+
+def code_paths_under_tmp() -> list[str]:
+    """The Python environment and the lab's code, where they live under /tmp.
+
+    The sandbox's private /tmp would hide them (a CI checkout, or a trainer's clone, may sit
+    there), so these folders alone are bound back into it, read-only.
+    """
+    import lab
+
+    tmp = Path("/tmp")
+    candidates = {Path(sys.prefix).resolve(), Path(lab.__file__).resolve().parents[1]}
+    under = [p for p in candidates if p != tmp and p.is_relative_to(tmp) and ":" not in str(p)]
+    return sorted(str(p) for p in under if not any(p != q and p.is_relative_to(q) for q in under))
 
 
 @contextmanager
