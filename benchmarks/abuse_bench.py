@@ -28,12 +28,13 @@ import argparse
 import os
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from query_bench import POLICY as QUERY_BENCH_POLICY  # noqa: E402 - after the path set-up above
 
 #: The flooder's daily limit on the bench dataset (the policy's queries_per_user_per_day).
 DAILY_LIMIT = 400
@@ -41,27 +42,13 @@ DAILY_LIMIT = 400
 PAUSE_S = 0.2
 GIB = 2**30
 
-POLICY = textwrap.dedent(f"""
-    policy_version: 1
-    dataset: bench
-    title: Benchmark claims
-    owner: Benchmarks
-    tables:
-      claims:
-        path: bench/claims.parquet
-        primary_key: claim_id
-        columns:
-          claim_id: {{type: id}}
-          age: {{type: integer, bounds: [16, 100]}}
-          income: {{type: float, bounds: [0, 200000], nullable: true}}
-          region: {{type: categorical, public: true,
-                   categories: [north_east, north_west, yorkshire, east_midlands, west_midlands,
-                                east, london, south_east, south_west, wales, scotland]}}
-          couple: {{type: boolean, public: true}}
-    access: {{twin_groups: [twins, analysts], query_groups: [analysts]}}
-    budgets: {{dataset_epsilon: 1000000, user_epsilon: 100000, query_epsilon_max: 1,
-              queries_per_user_per_day: {DAILY_LIMIT}}}
-""")
+#: query_bench's data and columns, with twin-only and analyst groups, a budget no run can
+#: exhaust, and the daily limit under test.
+POLICY = QUERY_BENCH_POLICY.replace(
+    "budgets: {dataset_epsilon: 1000, user_epsilon: 1000, query_epsilon_max: 1}",
+    "access: {twin_groups: [twins, analysts], query_groups: [analysts]}\n"
+    "budgets: {dataset_epsilon: 1000000, user_epsilon: 100000, query_epsilon_max: 1, "
+    f"queries_per_user_per_day: {DAILY_LIMIT}}}")
 
 DP_QUERY = {"dataset": "bench", "statistic": "mean", "column": "income", "group_by": ["region"]}
 

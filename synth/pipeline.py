@@ -102,7 +102,7 @@ def build_twin(tables: dict[str, pd.DataFrame], schema: DatasetSchema, spec: Syn
 
     with step("check data"):
         real = check_dataset(tables, schema)
-    root = _root_table(schema)
+    root = schema.root_table
     people = info.people_table or root
     with step("hold out"):
         train, holdout = _split(real, schema, root, spec.holdout_fraction, spec.seed)
@@ -199,11 +199,6 @@ class _Timer:
         self.timings[self.name] = round(time.perf_counter() - self.start, 3)
         if kind is None and self.name in STEPS:
             self.bar.update(1)
-
-
-def _root_table(schema: DatasetSchema) -> str:
-    children = {rel.child for rel in schema.relationships}
-    return next(t.name for t in schema.tables if t.name not in children)
 
 
 def _split(real: dict[str, pd.DataFrame], schema: DatasetSchema, root: str, fraction: float,

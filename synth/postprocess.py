@@ -18,7 +18,7 @@ def finish_twin(sampled: dict[str, pd.DataFrame], schema: DatasetSchema,
     keys following, and fake identifiers added.
     """
     twin = {name: _apply_types(sampled[name].reset_index(drop=True), schema.table(name)) for name in sampled}
-    _renumber_keys(twin, schema)
+    renumber_keys(twin, schema)
     for offset, table in enumerate(schema.tables):
         real_table = real.get(table.name) if real is not None else None
         twin[table.name] = add_fake_identifiers(twin[table.name], table, real_table, seed + 7919 * offset)
@@ -51,7 +51,8 @@ def _typed(series: pd.Series, column: ColumnSchema) -> pd.Series:
     return series
 
 
-def _renumber_keys(twin: dict[str, pd.DataFrame], schema: DatasetSchema) -> None:
+def renumber_keys(twin: dict[str, pd.DataFrame], schema: DatasetSchema) -> None:
+    """Keys 1..n in every table, foreign keys following (no real key value survives)."""
     mappings: dict[str, dict[object, int]] = {}
     for table in schema.tables:
         if table.primary_key is None or table.name not in twin:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synth.errors import SynthesisError
-from synth.postprocess import _renumber_keys  # same package: keys renumbered 1..n as finish_twin does
+from synth.postprocess import renumber_keys
 from synth.rules import DERIVED_KINDS, describe, enforce, violation_mask, violations
 from synth.schema import DatasetSchema, Rule
 
@@ -39,7 +39,7 @@ def keep_rules(twin: dict[str, pd.DataFrame], schema: DatasetSchema, draw: Draw,
     """
     if not schema.rules:
         return twin, []
-    root = _root(schema)
+    root = schema.root_table
     target = len(twin[root])
     first: dict[int, int] = {}
     kept = _valid(enforce_all(twin, schema, seed), schema, first)
@@ -56,7 +56,7 @@ def keep_rules(twin: dict[str, pd.DataFrame], schema: DatasetSchema, draw: Draw,
     short = target - len(kept[root])
     if short > 0:
         raise _too_few(schema, root, short, last or first)
-    _renumber_keys(kept, schema)
+    renumber_keys(kept, schema)
     return kept, _summary(kept, schema, root, first)
 
 
@@ -142,13 +142,9 @@ def _too_few(schema: DatasetSchema, root: str, short: int, broken: dict[int, int
         "data, or check that the rule is meant to hold.")
 
 
-def _root(schema: DatasetSchema) -> str:
-    children = {rel.child for rel in schema.relationships}
-    return next(t.name for t in schema.tables if t.name not in children)
-
-
 def _parents_first(schema: DatasetSchema) -> list[str]:
-    order, pending = [_root(schema)], [t.name for t in schema.tables if t.name != _root(schema)]
+    root = schema.root_table
+    order, pending = [root], [t.name for t in schema.tables if t.name != root]
     while pending:
         ready = [n for n in pending if all(r.parent in order for r in schema.relationships if r.child == n)]
         if not ready:

@@ -210,3 +210,9 @@ class DatasetSchema:
     @property
     def is_multi_table(self) -> bool:
         return len(self.tables) > 1
+
+    @property
+    def root_table(self) -> str:
+        """The first table that is no other table's child (the one a twin's size is counted in)."""
+        children = {rel.child for rel in self.relationships}
+        return next(t.name for t in self.tables if t.name not in children)

@@ -75,16 +75,18 @@ class CARTDatasetSynthesizer:
     # ---------------------------------------------------------------- fit
     def _fit_table(self, name: str, tables: Mapping[str, pd.DataFrame], context: np.ndarray | None) -> None:
         frame = tables[name]
-        table = self.schema.table(name)
-        for relation in self.children.get(name, []):
+        relations = self.children.get(name, [])
+        for relation in relations:
             frame = frame.assign(**{_count_column(relation.child): _children_per_row(
-                frame, table, tables[relation.child], relation)})
+                frame, tables[relation.child], relation)})
         model = self.models[name]
         model.fit(frame, context=context)
+        if not relations:
+            return
         codes = model._encode(frame)
         self._context_edges[name] = _decile_edges(codes, model)
         codes = _coarsened(codes, self._context_edges[name])
-        for relation in self.children.get(name, []):
+        for relation in relations:
             child = tables[relation.child]
             parent_rows, positions = _parent_rows(frame[relation.parent_key], child[relation.child_key])
             self._fit_table(relation.child, tables, context=_family_context(codes, parent_rows, positions))
@@ -169,8 +171,7 @@ def _with_child_counts(table: TableSchema, relations: list[Relationship]) -> Tab
     return TableSchema(table.name, table.columns + counts, table.primary_key)
 
 
-def _children_per_row(parent: pd.DataFrame, table: TableSchema, child: pd.DataFrame,
-                      relation: Relationship) -> np.ndarray:
+def _children_per_row(parent: pd.DataFrame, child: pd.DataFrame, relation: Relationship) -> np.ndarray:
     counts = child[relation.child_key].value_counts()
     return parent[relation.parent_key].map(counts).fillna(0).to_numpy(dtype=np.int64)
 

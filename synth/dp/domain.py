@@ -45,7 +45,7 @@ class Domain:
         """Cell index of each value (a per-row map; values outside the public set fall in the nearest cell)."""
         null_cell = self.size - 1
         if self.edges is not None:
-            values = _as_number(series, self.column)
+            values = as_number(series, self.column)
             inner = np.asarray(self.edges[1:-1], dtype="float64")
             cells = np.searchsorted(inner, np.nan_to_num(values, nan=self.edges[0]), side="right")
             missing = np.isnan(values)
@@ -65,10 +65,7 @@ class Domain:
             safe = np.minimum(cells, len(edges) - 2)
             values = edges[safe] + rng.random(len(cells)) * (edges[safe + 1] - edges[safe])
             values[missing] = np.nan
-            if self.column.is_temporal:
-                stamps = pd.to_datetime(pd.Series(values).round(), unit="ns")
-                return stamps.dt.normalize() if self.column.kind == "date" else stamps
-            return pd.Series(values)
+            return values_as_column(values, self.column)
         categories = np.array(list(self.categories or ()) + [None], dtype=object)
         out = categories[np.where(missing, len(categories) - 1, np.minimum(cells, len(categories) - 2))]
         if self.column.kind == "boolean":
@@ -88,7 +85,7 @@ def column_domain(column: ColumnSchema, bins: int) -> Domain:
             raise SynthesisError(f"column '{column.name}' ({column.kind}) has no public bounds, and a DP twin may "
                                  "not read them from the data. Fix: give the column bounds: [lower, upper] in "
                                  "the policy.")
-        lower, upper = (_bound_number(b, column) for b in column.bounds)
+        lower, upper = (bound_number(b, column) for b in column.bounds)
         if not upper > lower:
             raise SynthesisError(f"column '{column.name}' has empty bounds {column.bounds}. Fix: lower < upper.")
         if column.kind == "integer":
@@ -110,13 +107,21 @@ def column_domain(column: ColumnSchema, bins: int) -> Domain:
                          "Fix: mark it as an identifier (drop or fake) or use an id type.")
 
 
-def _bound_number(value: object, column: ColumnSchema) -> float:
+def values_as_column(values: np.ndarray, column: ColumnSchema) -> pd.Series:
+    """Decoded numbers as the column holds them: dates and datetimes from nanoseconds, else floats."""
+    if column.is_temporal:
+        stamps = pd.to_datetime(pd.Series(values).round(), unit="ns")
+        return stamps.dt.normalize() if column.kind == "date" else stamps
+    return pd.Series(values)
+
+
+def bound_number(value: object, column: ColumnSchema) -> float:
     if column.is_temporal:
         return float(pd.Timestamp(value).value)  # type: ignore[arg-type]
     return float(value)  # type: ignore[arg-type]
 
 
-def _as_number(series: pd.Series, column: ColumnSchema) -> np.ndarray:
+def as_number(series: pd.Series, column: ColumnSchema) -> np.ndarray:
     if column.is_temporal:
         stamps = pd.to_datetime(series, errors="coerce").astype("datetime64[ns]")
         values = stamps.astype("int64").to_numpy().astype("float64")
@@ -125,4 +130,4 @@ def _as_number(series: pd.Series, column: ColumnSchema) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
 
 
-__all__ = ["Domain", "column_domain", "dt"]
+__all__ = ["Domain", "as_number", "bound_number", "column_domain", "dt", "values_as_column"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from synth.dp.domain import Domain, _bound_number, column_domain
+from synth.dp.domain import Domain, bound_number, column_domain
 from synth.dp.private_domain import policy_cut_domain
 from synth.dp.loss import PrivacyLoss, count_metric, count_noise, privacy_loss, scale_for
 from synth.errors import SynthesisError
@@ -221,10 +221,10 @@ def _policy_cuts(cuts: object, columns: dict[str, ColumnSchema]) -> dict[str, li
         if not isinstance(points, list) or not points:
             raise SynthesisError(f"parameters.cuts.{name} must be a non-empty list of cut points.")
         try:
-            numbers = [_bound_number(p, column) for p in points]
+            numbers = [bound_number(p, column) for p in points]
         except (TypeError, ValueError):
             raise SynthesisError(f"parameters.cuts.{name} holds a value that is not a {column.kind}.") from None
-        lower, upper = (_bound_number(b, column) for b in column.bounds)  # type: ignore[union-attr]
+        lower, upper = (bound_number(b, column) for b in column.bounds)  # type: ignore[union-attr]
         if numbers != sorted(set(numbers)) or not all(lower < n <= upper for n in numbers):
             raise SynthesisError(f"parameters.cuts.{name} must rise strictly and lie within the column's bounds. "
                                  "Fix: list each public cut point once, in order.")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synth.dp.domain import Domain, _as_number, _bound_number
+from synth.dp.domain import Domain, as_number, bound_number, values_as_column
 from synth.schema import ColumnSchema
 
 #: Cells of the fine grid (each of its linear and logarithmic parts).
@@ -58,7 +58,7 @@ class FineGrid:
 
     def encode(self, series: pd.Series) -> np.ndarray:
         """Fine cell of each value (a per-row map)."""
-        values = _as_number(series, self.column)
+        values = as_number(series, self.column)
         missing = np.isnan(values)
         inner = np.asarray(self.edges[1:-1], dtype="float64")
         cells = np.searchsorted(inner, np.nan_to_num(values, nan=self.edges[0]), side="right") + self.offset
@@ -71,7 +71,7 @@ class FineGrid:
 
 def fine_grid(column: ColumnSchema) -> FineGrid:
     """The public fine grid of a bounded numeric or temporal column."""
-    lower, upper = (_bound_number(b, column) for b in column.bounds)  # type: ignore[union-attr]
+    lower, upper = (bound_number(b, column) for b in column.bounds)  # type: ignore[union-attr]
     if column.is_temporal:
         step = _NS_PER_DAY if column.kind == "date" else 1.0
         edges = np.linspace(lower, upper + step, FINE_CELLS + 1)
@@ -268,8 +268,8 @@ def policy_cut_domain(column: ColumnSchema, cuts: list[object]) -> Domain:
     A cut ``c`` starts a new bin at ``c``; for integers the edge sits at ``c - 0.5`` so
     every bin holds whole numbers.
     """
-    lower, upper = (_bound_number(b, column) for b in column.bounds)  # type: ignore[union-attr]
-    points = sorted(_bound_number(c, column) for c in cuts)
+    lower, upper = (bound_number(b, column) for b in column.bounds)  # type: ignore[union-attr]
+    points = sorted(bound_number(c, column) for c in cuts)
     if column.kind == "integer":
         lower, upper = math.ceil(lower) - 0.5, math.floor(upper) + 0.5
         points = [p - 0.5 for p in points]
@@ -278,9 +278,5 @@ def policy_cut_domain(column: ColumnSchema, cuts: list[object]) -> Domain:
 
 
 def _typed(values: np.ndarray, column: ColumnSchema) -> pd.Series:
-    if column.is_temporal:
-        stamps = pd.to_datetime(pd.Series(values).round(), unit="ns")
-        return stamps.dt.normalize() if column.kind == "date" else stamps
-    if column.kind == "integer":
-        return pd.Series(np.round(values))
-    return pd.Series(values)
+    """As the column holds them; integers whole, since their fine cells hold whole numbers."""
+    return pd.Series(np.round(values)) if column.kind == "integer" else values_as_column(values, column)
