@@ -268,9 +268,9 @@ def _fidelity(result: Any, tables: dict, schema: Any, spec: Any) -> Any:
     import pandas as pd
 
     from synth.checks import check_dataset
-    from synth.pipeline import _root_table, _split
+    from synth.pipeline import _split
 
-    root = _root_table(schema)
+    root = schema.root_table
     real = check_dataset(tables, schema)
     train, holdout = _split(real, schema, root, spec.holdout_fraction, spec.seed)
     twin = pd.read_parquet(result.path / "data" / f"{root}.parquet")
@@ -403,7 +403,7 @@ def _mostlyai_child(job: dict, conn: Any) -> None:
         from synth.evaluation.marginals import measure_fidelity
         from synth.evaluation.privacy import measure_privacy
         from synth.evaluation.utility import measure_utility
-        from synth.pipeline import _root_table, _split, _with_keys
+        from synth.pipeline import _split, _with_keys
         from synth.postprocess import finish_twin
         from synth.rejection import enforce_all
         from synth.rules import violations
@@ -411,7 +411,7 @@ def _mostlyai_child(job: dict, conn: Any) -> None:
         policy, tables = load_table(job["table"], job["rows"], job["data_seed"])
         schema, spec = dataset_schema(policy), synthesis_spec(policy)
         seed = spec.seed + job["repeat"]
-        root = _root_table(schema)
+        root = schema.root_table
         table = schema.table(root)
         real = check_dataset(tables, schema)
         train, holdout = _split(real, schema, root, spec.holdout_fraction, seed)
